@@ -1,0 +1,41 @@
+"""A small, exact transformer in NumPy: arrays in, arrays or frozen dataclasses out.
+
+Names are loaded lazily so `import engine` stays cheap; `from engine import X`
+imports only the module that defines X.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    # functional
+    "softmax": "functional", "log_softmax": "functional", "layer_norm": "functional",
+    "rms_norm": "functional", "batch_norm": "functional", "relu": "functional",
+    "gelu": "functional", "silu": "functional", "swiglu": "functional",
+    "linear": "functional", "embedding": "functional",
+    # config
+    "ModelConfig": "config", "PRESETS": "config", "preset": "config",
+    # attention
+    "scaled_dot_product_attention": "attention",
+    # models
+    "GPT2": "gpt2",
+    # accounting
+    "count_params": "accounting",
+}
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"engine.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+__all__ = sorted(_EXPORTS)
