@@ -21,7 +21,15 @@ _EXPORTS = {
     # models
     "GPT2": "gpt2",
     # accounting
-    "count_params": "accounting",
+    "count_params": "accounting", "ParamCount": "accounting", "norm_params": "accounting",
+    "attention_params": "accounting", "ffn_params": "accounting", "layer_params": "accounting",
+    "forward_flops_per_token": "accounting", "ForwardFlops": "accounting",
+    "attention_flop_share": "accounting", "training_flops": "accounting",
+    "chinchilla_optimal": "accounting", "training_memory": "accounting",
+    "activation_memory": "accounting", "kv_cache_bytes": "accounting",
+    "inference_memory": "accounting",
+    # bpe
+    "train_bpe": "bpe", "BPETokenizer": "bpe",
 }
 
 
