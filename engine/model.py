@@ -21,7 +21,7 @@ Weights are stored (in, out), so a linear layer is `x @ w + b`.
     {S}blocks.{i}.attn.w_k       (d, Hkv*dh)       b_k; Hkv = n_kv_head (GQA/MQA share K/V heads)
     {S}blocks.{i}.attn.w_v       (d, Hkv*dh)       b_v
     {S}blocks.{i}.attn.w_o       (H*dh, d)         b_o
-    {S}blocks.0.attn.rel_bias    (buckets, H)      relative positions: first block of each stack only
+    {S}blocks.0.attn.rel_bias    (buckets, H)      relative positions: first block of a stack
     {S}blocks.{i}.cross_attn_norm.*, {S}blocks.{i}.cross_attn.*   decoder of an encoder-decoder
     {S}blocks.{i}.ffn_norm.*     (d,)
     {S}blocks.{i}.ffn.w_up       (d, d_ff)         b_up
