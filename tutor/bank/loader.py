@@ -1,0 +1,316 @@
+"""Find, parse and validate question files into a `Bank`.
+
+Every problem in every file is collected as a `Problem` with a file, line and
+column, so one run reports all of them. A file with any problem is skipped as a
+whole; the rest of the bank still loads.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from tutor.bank import schema
+from tutor.bank.schema import AnyQuestion, QuestionFile
+from tutor.bank.yamlsafe import Located, YamlProblem, parse, read_text
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    path: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    title: str
+    description: str | None
+    aliases: tuple[str, ...]
+    files: tuple[str, ...]
+
+
+@dataclass
+class Bank:
+    questions: dict[str, AnyQuestion] = field(default_factory=dict)
+    topics: dict[str, Topic] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+    def select(self, topics=(), tags=(), kinds=(), sources=()) -> list[AnyQuestion]:
+        """Questions matching every given filter (each filter matches any of its values)."""
+        wanted_topics = {self.resolve_topic(t) for t in topics}
+        out = []
+        for q in self.questions.values():
+            if wanted_topics and q.topic not in wanted_topics:
+                continue
+            if tags and not set(tags) & set(q.tags):
+                continue
+            if kinds and q.kind not in kinds:
+                continue
+            if sources and not any(_source_matches(s, q.asked_in) for s in sources):
+                continue
+            out.append(q)
+        return out
+
+    def resolve_topic(self, name: str) -> str:
+        """A topic name or alias -> the topic name; the name itself when unknown."""
+        if name in self.topics:
+            return name
+        for topic in self.topics.values():
+            if name in topic.aliases:
+                return topic.name
+        return name
+
+
+def _source_matches(wanted: str, asked_in: list[str]) -> bool:
+    # `--source topicwise` matches every question of that source; `topicwise/q06` one key
+    return any(key == wanted or key.startswith(wanted.rstrip("/") + "/") for key in asked_in)
+
+
+def question_files(root: Path) -> list[Path]:
+    """YAML files in a directory (recursively, sorted), or the file itself."""
+    if root.is_file():
+        return [root]
+    return sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def load_bank(extra_dirs: list[Path] | None = None, *, builtin: bool = True) -> Bank:
+    """The built-in bank plus every extra directory, validated, with every problem listed."""
+    from tutor.paths import builtin_questions_dir, user_bank_dirs
+
+    roots = ([builtin_questions_dir()] if builtin else []) + user_bank_dirs(extra_dirs)
+    bank = Bank()
+    for root in roots:
+        if not root.exists():
+            bank.problems.append(Problem(str(root), 0, 0, "bank directory does not exist; "
+                                         "check --bank and TUTOR_BANK"))
+            continue
+        for path in question_files(root):
+            _add_file(bank, path)
+    return bank
+
+
+def load_paths(paths: list[Path], *, against_builtin: bool = True) -> Bank:
+    """These files or directories (for `tutor validate PATH...`).
+
+    Built-in questions outside the given paths are loaded first, silently, so that
+    an id repeating a built-in one is reported; only the given paths are kept.
+    """
+    targets = {f.resolve() for root in paths if root.exists() for f in question_files(root)}
+    context = Bank()
+    if against_builtin:
+        from tutor.paths import builtin_questions_dir
+
+        for path in question_files(builtin_questions_dir()):
+            if path.resolve() not in targets:
+                _add_file(context, path)
+    bank = Bank(questions=dict(context.questions))
+    for root in paths:
+        if not root.exists():
+            bank.problems.append(Problem(str(root), 0, 0, "no such file or directory"))
+            continue
+        files = question_files(root)
+        if not files:
+            bank.problems.append(Problem(str(root), 0, 0, "no .yaml or .yml files here"))
+        for path in files:
+            _add_file(bank, path)
+    for qid in context.questions:
+        bank.questions.pop(qid, None)
+    return bank
+
+
+def _add_file(bank: Bank, path: Path) -> None:
+    bank.files.append(path)
+    parsed, problems = load_file(path)
+    if parsed is None:
+        bank.problems.extend(problems)
+        return
+    qfile, located = parsed
+    # ids must be unique across every file loaded so far
+    for i, q in enumerate(qfile.questions):
+        if q.id in bank.questions:
+            other = bank.questions[q.id].origin
+            line, col = located.position(("questions", i, "id"))
+            problems.append(Problem(str(path), line, col, f"duplicate id {q.id!r}: also defined "
+                                    f"at {other[0]}:{other[1]}"))
+    if problems:
+        bank.problems.extend(problems)
+        return
+    topic = bank.topics.get(qfile.topic)
+    if topic is None:
+        bank.topics[qfile.topic] = Topic(qfile.topic, qfile.title, qfile.description,
+                                         tuple(qfile.aliases), (str(path),))
+    else:
+        bank.topics[qfile.topic] = Topic(topic.name, topic.title, topic.description,
+                                         tuple(dict.fromkeys(topic.aliases + tuple(qfile.aliases))),
+                                         topic.files + (str(path),))
+    for i, q in enumerate(qfile.questions):
+        q._topic = qfile.topic
+        q._origin = (str(path), located.position(("questions", i))[0])
+        bank.questions[q.id] = q
+
+
+def load_file(path: Path) -> tuple[tuple[QuestionFile, Located] | None, list[Problem]]:
+    """Parse and validate one file: (the file and its positions, []) or (None, problems)."""
+    where = str(path)
+    try:
+        located = parse(read_text(path))
+    except YamlProblem as e:
+        return None, [Problem(where, e.line, e.column, e.message)]
+    except OSError as e:
+        return None, [Problem(where, 0, 0, f"cannot read: {e.strerror or e}")]
+    data = located.data
+    if not isinstance(data, dict):
+        shape = "a list" if isinstance(data, list) else f"a single {type(data).__name__} value"
+        return None, [Problem(where, 1, 1, f"top level is {shape}; a question file is a mapping "
+                                           "with topic, title and questions")]
+    try:
+        qfile = QuestionFile.model_validate(data)
+    except ValidationError as e:
+        problems = {_problem(where, located, err) for err in e.errors(include_url=False)}
+        # questions that are valid on their own still get the checks below, so that one
+        # run reports every problem in the file
+        items = data.get("questions")
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            try:
+                q = _QUESTION.validate_python(item)
+            except ValidationError:
+                continue
+            for p, msg in _question_checks(q):
+                problems.add(Problem(where, *located.position(("questions", i, *p)), msg))
+        return None, sorted(problems)
+    problems = [Problem(where, *located.position(p), msg) for p, msg in semantic_checks(qfile)]
+    if problems:
+        return None, sorted(problems)
+    return (qfile, located), []
+
+
+_QUESTION = TypeAdapter(schema.Question)
+
+
+def semantic_checks(qfile: QuestionFile) -> list[tuple[tuple, str]]:
+    """Checks the schema cannot express: unique ids, templates, demos and formulas."""
+    out: list[tuple[tuple, str]] = []
+    seen: dict[str, int] = {}
+    for i, q in enumerate(qfile.questions):
+        if q.id in seen:
+            out.append((("questions", i, "id"), f"duplicate id {q.id!r}: also question "
+                                                 f"{seen[q.id] + 1} of this file"))
+        seen.setdefault(q.id, i)
+        out += [(("questions", i, *p), msg) for p, msg in _question_checks(q)]
+    return out
+
+
+def _question_checks(q: AnyQuestion) -> list[tuple[tuple, str]]:
+    from tutor.demos.registry import check_demo_args
+    from tutor.formulas import check_answer_from
+
+    out: list[tuple[tuple, str]] = []
+    if q.demo is not None:
+        out += [(("demo", *p), msg) for p, msg in check_demo_args(q.demo.name, q.demo.args)]
+    if q.kind == "numeric":
+        names = set(q.vary) | set(q.answer_from.args)
+        for fld in ("prompt", "answer"):
+            try:
+                unknown = schema.template_fields(getattr(q, fld)) - names
+            except ValueError as e:
+                out.append(((fld,), f"{e}; write literal braces as {{{{ and }}}}"))
+                continue
+            out += [((fld,), f"template field {{{name}}} is not in vary or answer_from.args")
+                    for name in sorted(unknown)]
+        out += [(("answer_from", *p), msg) for p, msg in
+                check_answer_from(q.answer_from.name, q.answer_from.args, set(q.vary))]
+    return out
+
+
+def _problem(where: str, located: Located, err: dict[str, Any]) -> Problem:
+    loc = tuple(err["loc"])
+    path = _data_path(located, loc)
+    kind = err["type"]
+    msg = err["msg"]
+    field_name = str(loc[-1]) if loc else ""
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(located.data, path[:-1])
+        line, col = located.key_positions.get(path, located.position(path))
+        suggestion = difflib.get_close_matches(field_name, allowed, n=1, cutoff=0.6)
+        hint = f"; did you mean {suggestion[0]!r}?" if suggestion else (
+            f"; allowed here: {', '.join(sorted(allowed))}" if allowed else "")
+        return Problem(where, line, col, f"unknown key {field_name!r}{hint}")
+    line, col = located.position(path)
+    if kind == "missing":
+        return Problem(where, line, col, f"missing required field {field_name!r}")
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        line, col = located.position((*path, "kind"))
+        if kind == "union_tag_not_found":
+            return Problem(where, line, col, "missing required field 'kind' "
+                                             f"(one of {', '.join(schema.KINDS)})")
+        got = err.get("ctx", {}).get("tag", "?")
+        return Problem(where, line, col, f"kind {got!r} is not one of {', '.join(schema.KINDS)}")
+    after = path[2:] if path[:1] == ("questions",) and len(path) > 2 else path
+    label = ".".join(str(p) for p in after if not isinstance(p, int)) or "file"
+    if kind == "string_pattern_mismatch" and field_name == "id":
+        msg = "id must look like 'topic/slug' (lowercase letters, digits and dashes)"
+    elif kind == "string_pattern_mismatch" and field_name == "topic":
+        msg = "topic must be lowercase letters, digits and dashes"
+    elif kind == "value_error":
+        msg = msg.removeprefix("Value error, ")
+    return Problem(where, line, col, f"{label}: {msg}")
+
+
+def _data_path(located: Located, loc: tuple) -> tuple:
+    """Map a pydantic error location onto the path of the YAML node it is about."""
+    path: tuple = ()
+    for i, part in enumerate(loc):
+        candidate = (*path, part)
+        if candidate in located.positions or candidate in located.key_positions:
+            path = candidate
+        elif i == len(loc) - 1 and isinstance(part, str):
+            path = candidate  # a missing field: report at its parent
+        # else: a union tag such as 'numeric' or 'str' that is not in the data
+    return path
+
+
+def _allowed_keys(data: Any, path: tuple) -> list[str]:
+    """The keys allowed in the mapping at `path`, for 'did you mean' suggestions."""
+    model: Any = QuestionFile
+    node = data
+    for part in path:
+        if isinstance(node, dict) and isinstance(part, str):
+            node = node.get(part)
+            if model is QuestionFile and part == "questions":
+                model = "question-list"
+            elif model is schema.NumericQuestion and part == "vary":
+                model = "vary"
+            elif model == "vary":
+                model = schema.VaryRange
+            else:
+                model = _NESTED.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+            if model == "question-list":
+                kind = node.get("kind") if isinstance(node, dict) else None
+                model = schema.MODELS_BY_KIND.get(kind, schema.RecallQuestion)
+            elif isinstance(model, tuple):
+                model = model[0]
+            else:
+                return []
+        else:
+            return []
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+# fields whose values are models: list-valued ones are wrapped in a 1-tuple
+_NESTED: dict[str, Any] = {"demo": schema.DemoRef, "answer_from": schema.AnswerFrom,
+                           "options": (schema.Option,), "key_points": (schema.KeyPoint,)}

@@ -1,0 +1,200 @@
+"""The command line: thin commands that parse options, call the package, and print.
+
+This is the only module that turns exceptions into exit codes and stderr lines.
+Heavy imports (numpy, yaml, pydantic, the bank) happen inside the commands
+that need them, so `tutor --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from typer.core import TyperGroup
+
+from tutor import __version__
+from tutor.errors import TutorError
+
+
+class _Group(TyperGroup):
+    """Turns domain errors anywhere below into one stderr line and an exit code."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except TutorError as e:
+            message = str(e).replace("\n", " ")
+            sys.stderr.write(f"error: {message}\n")
+            raise typer.Exit(e.exit_code) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="tutor",
+    help="A terminal tutor for transformer and LLM interviews, with live demos that prove "
+         "every answer.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_BANK_DIRS: list[Path] = []
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"tutor {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    bank: Annotated[list[Path] | None, typer.Option(
+        "--bank", metavar="DIR", help="Also load questions from DIR (repeatable; "
+        "TUTOR_BANK adds more, separated by ':').")] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """A terminal tutor for transformer and LLM interviews.
+
+    Start with `tutor quiz`, prove an answer with `tutor demo scaling`, and
+    check your own questions with `tutor validate DIR`.
+    """
+    _BANK_DIRS[:] = list(bank or [])
+
+
+def _load_bank():
+    """The bank, with problems in broken files reported on stderr (those files are skipped)."""
+    from tutor.bank import load_bank
+    from tutor.ui import warn
+
+    bank = load_bank(_BANK_DIRS)
+    for problem in bank.problems:
+        warn(f"{problem} (file skipped)")
+    return bank
+
+
+def _complete_topic(incomplete: str) -> list[str]:
+    from tutor.paths import builtin_questions_dir
+
+    names = sorted(p.stem for p in builtin_questions_dir().glob("*.yaml"))
+    return [n for n in names if n.startswith(incomplete)]
+
+
+TopicOpt = Annotated[list[str] | None, typer.Option(
+    "--topic", "-t", help="Only this topic (repeatable).", autocompletion=_complete_topic)]
+TagOpt = Annotated[list[str] | None, typer.Option("--tag", help="Only this tag (repeatable).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@app.command()
+def topics(as_json: JsonOpt = False) -> None:
+    """List the topics with their question counts.
+
+    Example:
+        tutor topics
+    """
+    from tutor.views import topics_view
+
+    topics_view(_load_bank(), as_json)
+
+
+@app.command("list")
+def list_questions(
+    topic: TopicOpt = None,
+    tag: TagOpt = None,
+    kind: Annotated[list[str] | None, typer.Option(
+        "--kind", "-k", help="Only this kind: recall, choice, numeric, keypoints, order.")] = None,
+    source: Annotated[list[str] | None, typer.Option(
+        "--source", help="Only questions a source asks, e.g. topicwise or day24/q2.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List questions, filtered by topic, tag, kind or source.
+
+    JSON: an array of objects with id, topic, kind, prompt, difficulty, tags, demo, asked_in.
+
+    Example:
+        tutor list --topic masks --kind choice
+    """
+    from tutor.views import list_view
+
+    list_view(_load_bank(), topic or [], tag or [], kind or [], source or [], as_json)
+
+
+@app.command()
+def show(
+    question_id: Annotated[str, typer.Argument(metavar="ID", help="A question id, e.g. "
+                                               "scaling/why-sqrt-dk.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one question with its answer, key points, misconception, demo and sources.
+
+    Example:
+        tutor show scaling/why-sqrt-dk
+    """
+    from tutor.views import show_view
+
+    show_view(_load_bank(), question_id, as_json)
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[Path] | None, typer.Argument(
+        metavar="[PATH]...", help="Files or directories; none means everything tutor loads.")]
+        = None,
+) -> None:
+    """Check question files and report every problem as path:line:column: message.
+
+    Exits 1 if there is any problem.
+
+    Example:
+        tutor validate my-questions/
+    """
+    from tutor.views import validate_view
+
+    raise typer.Exit(validate_view(paths or [], _BANK_DIRS))
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of a question file (for editor completion).
+
+    Example:
+        tutor schema > tutor-schema.json
+    """
+    import json
+
+    from tutor.bank.schema import json_schema
+
+    sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
+                               "help_option_names": []})
+def demo(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(
+        metavar="[NAME]", help="A demo name, topic or alias; none lists the demos.")] = None,
+) -> None:
+    """Run a live demo that proves an answer; with no name, list the demos.
+
+    Every demo takes --seed and --json; `tutor demo NAME --help` lists its options.
+
+    Example:
+        tutor demo scaling --d-k 64 --d-k 1024
+    """
+    from tutor.demo_cli import run_demo_command
+
+    run_demo_command(name, list(ctx.args), _BANK_DIRS)
+
+
+def main() -> None:
+    try:
+        app(prog_name="tutor")
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)

@@ -1,0 +1,328 @@
+"""Every demo's name, topics, aliases and typed parameters, without importing NumPy.
+
+The bank validator, `tutor demo` with no name, and shell completion read this
+table; only running a demo imports its module (`tutor.demos.<module>`), which
+holds `compute(p, rng, progress) -> dict` and `render(result) -> rich renderable`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Param:
+    """A typed demo option with a default and safe bounds (`--name-with-dashes` on the CLI)."""
+
+    name: str
+    type: type  # int, float, str or bool
+    default: Any
+    help: str
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] | None = None
+    multiple: bool = False          # a list of values: --opt 1 --opt 2 (or 1,2 in YAML lists)
+    max_items: int = 16
+    bound_reason: str = "it would need more memory or time than a demo should take"
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class DemoInfo:
+    name: str
+    summary: str
+    topics: tuple[str, ...]
+    params: tuple[Param, ...] = ()
+    aliases: tuple[str, ...] = ()
+    module: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.module:
+            object.__setattr__(self, "module", "tutor.demos." + self.name.replace("-", "_"))
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+
+_PRESETS = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "bert-base", "bert-large",
+            "t5-small", "llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3-8b", "mistral-7b")
+SEED = Param("seed", int, 0, "Random seed: the same seed gives the same figures.", 0, 2**32 - 1)
+
+_DEMOS = [
+    DemoInfo("scaling", "Softmax saturation with and without 1/sqrt(d_k)",
+             ("scaling", "attention"), aliases=("sqrt-dk", "softmax"), params=(
+                 Param("d_k", int, [4, 16, 64, 256, 1024], "Head dimensions to compare.",
+                       1, 16384, multiple=True),
+                 Param("n_keys", int, 64, "Keys each query attends over.", 2, 4096),
+                 Param("trials", int, 200, "Random queries averaged per d_k.", 1, 5000),
+             )),
+    DemoInfo("complexity", "Measured O(n^2) attention time and memory against the FFN",
+             ("complexity", "systems"), aliases=("quadratic", "timing"), params=(
+                 Param("n_min", int, 256, "Smallest sequence length timed.", 64, 4096),
+                 Param("n_max", int, 2048, "Largest sequence length timed.", 128, 8192),
+                 Param("d_model", int, 64, "Head dimension of the timed attention.", 8, 1024),
+                 Param("repeats", int, 5, "Timings per size (the median is kept).", 1, 20),
+                 Param("dtype", str, "float64", "Float type of the timed arrays.",
+                       choices=("float64", "float32")),
+             )),
+    DemoInfo("params", "Itemised parameter counts: the 12d^2 rule against the exact count",
+             ("params", "architecture"), aliases=("parameters", "param-count"), params=(
+                 Param("preset", str, "gpt2", "Start from a real model's config.",
+                       choices=_PRESETS),
+                 Param("d_model", int, None, "Width d (overrides the preset).", 1, 65536),
+                 Param("layers", int, None, "Number of blocks.", 1, 1024),
+                 Param("heads", int, None, "Query heads.", 1, 1024),
+                 Param("kv_heads", int, None, "Key/value heads (GQA; 1 = MQA).", 1, 1024),
+                 Param("vocab", int, None, "Vocabulary size.", 1, 10_000_000),
+                 Param("context", int, None, "Context length (learned positions).", 1, 10_000_000),
+                 Param("ffn_dim", int, None, "FFN hidden size (default 4d, SwiGLU 8/3 d).",
+                       1, 1_000_000),
+                 Param("activation", str, None, "FFN activation.",
+                       choices=("gelu", "relu", "swiglu")),
+                 Param("norm", str, None, "Normalisation.", choices=("layernorm", "rmsnorm")),
+                 Param("bias", bool, None, "Biases on linear layers and norms."),
+                 Param("tie", bool, None, "Tie the output head to the token embedding."),
+                 Param("positional", str, None, "Position scheme.",
+                       choices=("learned", "sinusoidal", "rope", "alibi")),
+             )),
+    DemoInfo("masks", "Causal and padding masks, proved by perturbation",
+             ("masks",), aliases=("mask", "causal", "padding"), params=(
+                 Param("n", int, 8, "Sequence length.", 2, 32),
+                 Param("d", int, 16, "Model width.", 2, 512),
+                 Param("lengths", int, [8, 5], "Real lengths of the sequences in the batch "
+                       "(the rest is padding).", 1, 32, multiple=True, max_items=8),
+             )),
+    DemoInfo("norms", "LayerNorm vs BatchNorm vs RMSNorm, and pre-norm vs post-norm in depth",
+             ("norms",), aliases=("layernorm", "prenorm", "pre-norm", "post-norm"), params=(
+                 Param("layers", int, 24, "Depth of the stack.", 1, 96),
+                 Param("d", int, 128, "Model width.", 8, 1024),
+                 Param("seq", int, 16, "Tokens per sequence.", 2, 256),
+                 Param("batch", int, 8, "Sequences per batch.", 2, 64),
+             )),
+    DemoInfo("positional", "Why positions are needed, and how sinusoidal, RoPE and ALiBi work",
+             ("positional",), aliases=("position", "rope", "alibi", "sinusoidal"), params=(
+                 Param("n", int, 32, "Sequence length.", 4, 1024),
+                 Param("d", int, 64, "Model (or head) width; even.", 4, 1024),
+                 Param("train_len", int, 64, "Training length for the extrapolation check.",
+                       8, 2048),
+             )),
+    DemoInfo("heads", "Multi-head against single-head attention at the same parameter count",
+             ("attention",), aliases=("multi-head", "mha"), params=(
+                 Param("d_model", int, 64, "Model width.", 8, 1024),
+                 Param("heads", int, 8, "Heads in the multi-head layer.", 1, 64),
+                 Param("n", int, 32, "Sequence length.", 4, 512),
+             )),
+    DemoInfo("kv-cache", "Generation with and without a KV cache: same tokens, less work",
+             ("inference",), aliases=("kv", "cache"), params=(
+                 Param("new_tokens", int, 64, "Tokens generated for the timing.", 1, 512),
+                 Param("d_model", int, 128, "Width of the timed model.", 16, 1024),
+                 Param("layers", int, 2, "Depth of the timed model.", 1, 12),
+                 Param("preset", str, "llama-2-7b", "Real model for the cache-size table.",
+                       choices=_PRESETS),
+                 Param("context", int, 4096, "Context length for the cache-size table.",
+                       1, 10_000_000),
+                 Param("bytes_per", int, 2, "Bytes per cached number (2 = fp16).", 1, 8),
+             )),
+    DemoInfo("flash", "Tiled online-softmax attention: equal output, a fraction of the memory",
+             ("efficient-attention",), aliases=("flash-attention", "tiled"), params=(
+                 Param("n_max", int, 4096, "Largest sequence length measured.", 256, 16384),
+                 Param("block", int, 256, "Tile size.", 16, 2048),
+                 Param("d", int, 64, "Head dimension.", 8, 256),
+             )),
+    DemoInfo("sparse", "Local, global and strided attention patterns and their cost",
+             ("efficient-attention",), aliases=("longformer", "bigbird", "local", "window"),
+             params=(
+                 Param("n", int, 32, "Sequence length drawn.", 8, 64),
+                 Param("window", int, 3, "Local window (each side).", 1, 32),
+                 Param("stride", int, 8, "Stride of the strided pattern.", 2, 32),
+                 Param("global_tokens", int, 2, "Global tokens (Longformer).", 0, 16),
+                 Param("layers", int, 6, "Depth for the receptive-field growth.", 1, 64),
+             )),
+    DemoInfo("linear-attention", "(QK^T)V against Q(K^T V); Performer and Linformer errors",
+             ("efficient-attention",), aliases=("performer", "linformer", "kernel"), params=(
+                 Param("n", int, 512, "Sequence length.", 16, 8192),
+                 Param("d", int, 32, "Head dimension.", 4, 256),
+                 Param("features", int, [16, 64, 256, 1024], "Performer feature counts.",
+                       1, 8192, multiple=True),
+                 Param("ranks", int, [8, 32, 128], "Linformer ranks.", 1, 4096, multiple=True),
+             )),
+    DemoInfo("memory", "Training and inference memory: weights, gradients, Adam, activations",
+             ("systems",), aliases=("mem", "gpu-memory"), params=(
+                 Param("params", float, 175e9, "Parameter count (ignored with --preset).",
+                       1, 1e13),
+                 Param("preset", str, None, "Use a real model's config.", choices=_PRESETS),
+                 Param("batch", int, 1, "Batch size for activations and KV cache.", 1, 4096),
+                 Param("seq", int, 2048, "Sequence length.", 1, 1_000_000),
+             )),
+    DemoInfo("flops", "FLOPs per token, 6ND training compute, and Chinchilla-optimal tokens",
+             ("systems", "complexity"), aliases=("compute", "chinchilla"), params=(
+                 Param("preset", str, "gpt2", "Model config.", choices=_PRESETS),
+                 Param("context", int, [512, 2048, 8192, 32768, 131072],
+                       "Context lengths for the attention share.", 1, 10_000_000,
+                       multiple=True),
+                 Param("tokens", float, None, "Training tokens (default: Chinchilla-optimal).",
+                       1, 1e15),
+             )),
+    DemoInfo("decoding", "Greedy, temperature, top-k and top-p on real engine logits",
+             ("inference",), aliases=("sampling", "top-p", "top-k", "temperature"), params=(
+                 Param("temperature", float, 0.8, "Sampling temperature.", 0.05, 5.0),
+                 Param("top_k", int, 5, "k for top-k.", 1, 1000),
+                 Param("top_p", float, 0.9, "p for nucleus sampling.", 0.01, 1.0),
+                 Param("steps", int, 24, "Tokens to generate.", 1, 200),
+             )),
+    DemoInfo("tokenization", "Byte-level BPE trained live: vocabulary size against cost",
+             ("tokenization",), aliases=("bpe", "vocab", "tokens"), params=(
+                 Param("vocab", int, [260, 300, 500, 1000], "Vocabulary sizes to train.",
+                       257, 5000, multiple=True),
+                 Param("d_model", int, 4096, "Width for embedding-parameter cost.", 1, 65536),
+             )),
+    DemoInfo("activations", "ReLU, GELU (exact and tanh) and SwiGLU; SwiGLU's 8/3 ratio",
+             ("training", "architecture"), aliases=("gelu", "swiglu", "relu"), params=(
+                 Param("d_model", int, 4096, "Width for the FFN parameter match.", 8, 65536),
+             )),
+    DemoInfo("residual", "Signal and gradient through depth, with and without residuals",
+             ("architecture",), aliases=("residuals", "vanishing-gradients", "rnn"), params=(
+                 Param("layers", int, 32, "Depth of the stack.", 1, 256),
+                 Param("d", int, 64, "Width.", 4, 1024),
+                 Param("steps", int, 50, "RNN time steps for the gradient-through-time view.",
+                       2, 1000),
+             )),
+    DemoInfo("training", "Warmup schedules and label smoothing",
+             ("training",), aliases=("warmup", "label-smoothing", "lr"), params=(
+                 Param("warmup", int, 4000, "Warmup steps.", 1, 1_000_000),
+                 Param("steps", int, 100000, "Total steps.", 10, 100_000_000),
+                 Param("d_model", int, 512, "Width (for the inverse-sqrt schedule).", 1, 65536),
+                 Param("smoothing", float, 0.1, "Label smoothing epsilon.", 0.0, 0.99),
+                 Param("classes", int, 10, "Classes for the label-smoothing example.", 2, 100000),
+             )),
+    DemoInfo("cross-attention", "Decoder queries over encoder keys: shapes and masks",
+             ("attention", "architecture"), aliases=("cross", "encoder-decoder"), params=(
+                 Param("n_src", int, 7, "Encoder (source) length.", 1, 64),
+                 Param("n_tgt", int, 5, "Decoder (target) length.", 1, 64),
+                 Param("d", int, 16, "Model width.", 2, 512),
+             )),
+    DemoInfo("additive", "Bahdanau additive attention against scaled dot-product attention",
+             ("attention",), aliases=("bahdanau",), params=(
+                 Param("n", int, 16, "Sequence length.", 2, 2048),
+                 Param("d", int, 32, "Width.", 2, 1024),
+             )),
+]
+
+DEMOS: dict[str, DemoInfo] = {d.name: d for d in _DEMOS}
+
+
+def all_params(info: DemoInfo) -> tuple[Param, ...]:
+    return (*info.params, SEED)
+
+
+def lookup(name: str, topic_aliases: dict[str, tuple[str, ...]] | None = None) -> DemoInfo | None:
+    """A demo by name, alias or topic (its first demo); None when nothing matches."""
+    key = name.strip().lower().replace("_", "-")
+    if key in DEMOS:
+        return DEMOS[key]
+    for info in _DEMOS:
+        if key in info.aliases:
+            return info
+    topics = {key}
+    for topic, aliases in (topic_aliases or {}).items():
+        if key in aliases:
+            topics.add(topic)
+    for info in _DEMOS:
+        if topics & set(info.topics):
+            return info
+    return None
+
+
+def suggestions(name: str, extra: list[str] | None = None) -> list[str]:
+    words = list(DEMOS) + [a for d in _DEMOS for a in d.aliases] + list(extra or [])
+    return difflib.get_close_matches(name, words, n=3, cutoff=0.5)
+
+
+def coerce_args(info: DemoInfo, args: dict[str, Any]) -> tuple[dict[str, Any], list[tuple]]:
+    """Defaults filled in and values checked.
+
+    Returns (params, problems); each problem is (key as given, Param or None, message).
+    """
+    problems: list[tuple] = []
+    out = {p.name: p.default for p in all_params(info)}
+    for key, value in args.items():
+        name = str(key).replace("-", "_")
+        param = next((p for p in all_params(info) if p.name == name), None)
+        if param is None:
+            names = [p.name for p in all_params(info)]
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; options: {', '.join(names)}"
+            problems.append((key, None, f"demo {info.name!r} has no option {key!r}{hint}"))
+            continue
+        value, message = _check_value(param, value)
+        if message:
+            problems.append((key, param, message))
+        else:
+            out[name] = value
+    return out, problems
+
+
+def _check_value(p: Param, value: Any) -> tuple[Any, str | None]:
+    if p.multiple:
+        values = value if isinstance(value, list | tuple) else [value]
+        if not values:
+            return value, "give at least one value"
+        if len(values) > p.max_items:
+            return value, f"at most {p.max_items} values"
+        checked = []
+        for v in values:
+            v, msg = _check_scalar(p, v)
+            if msg:
+                return value, msg
+            checked.append(v)
+        return checked, None
+    return _check_scalar(p, value)
+
+
+def _check_scalar(p: Param, value: Any) -> tuple[Any, str | None]:
+    if value is None:
+        return None, None
+    if p.type is bool:
+        if not isinstance(value, bool):
+            return value, f"expected true or false, got {value!r}"
+        return value, None
+    if p.type is int:
+        if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+            return value, f"expected a whole number, got {value!r}"
+        value = int(value)
+    elif p.type is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return value, f"expected a number, got {value!r}"
+        value = float(value)
+    elif p.type is str:
+        if not isinstance(value, str):
+            return value, f"expected text, got {value!r}"
+        if p.choices and value not in p.choices:
+            return value, f"{value!r} is not one of {', '.join(p.choices)}"
+        return value, None
+    if p.min is not None and value < p.min:
+        return value, f"{_fmt(value)} is below the minimum {_fmt(p.min)}"
+    if p.max is not None and value > p.max:
+        return value, (f"{_fmt(value)} is above the largest allowed value {_fmt(p.max)} "
+                       f"({p.bound_reason})")
+    return value, None
+
+
+def _fmt(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
+
+
+def check_demo_args(name: str, args: dict[str, Any]) -> list[tuple[tuple, str]]:
+    """Problems with a question's `demo:` entry, for the bank validator."""
+    info = DEMOS.get(name)
+    if info is None:
+        close = suggestions(name)
+        hint = f"; did you mean {close[0]!r}?" if close else "; see `tutor demo` for the list"
+        return [(("name",), f"unknown demo {name!r}{hint}")]
+    return [(("args", key), f"option {key}: {msg}" if param else msg)
+            for key, param, msg in coerce_args(info, args)[1]]

@@ -1,0 +1,108 @@
+"""Named computations that give numeric questions their true values.
+
+A numeric question says `answer_from: {name: ..., args: {...}}`. Its `vary`
+values and the fixed `args` are passed as keyword arguments, and the function
+returns the value together with its working: the formula with the numbers
+filled in. Registration reads only signatures, so validating a bank does not
+import NumPy; the engine is imported when a value is computed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Computed:
+    value: float
+    working: str
+
+
+@dataclass(frozen=True)
+class Formula:
+    name: str
+    summary: str
+    fn: Callable[..., Computed]
+
+    @property
+    def parameters(self) -> dict[str, inspect.Parameter]:
+        return dict(inspect.signature(self.fn).parameters)
+
+
+FORMULAS: dict[str, Formula] = {}
+
+
+def formula(name: str, summary: str) -> Callable[[Callable[..., Computed]], Callable[..., Computed]]:
+    def register(fn: Callable[..., Computed]) -> Callable[..., Computed]:
+        FORMULAS[name] = Formula(name, summary, fn)
+        return fn
+
+    return register
+
+
+def compute_answer(name: str, kwargs: dict[str, Any]) -> Computed:
+    return FORMULAS[name].fn(**kwargs)
+
+
+def check_answer_from(name: str, args: dict[str, Any], vary: set[str]) -> list[tuple[tuple, str]]:
+    """Problems with a numeric question's `answer_from`, for the bank validator."""
+    f = FORMULAS.get(name)
+    if f is None:
+        close = difflib.get_close_matches(name, list(FORMULAS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else "; see `tutor formulas`"
+        return [(("name",), f"unknown computation {name!r}{hint}")]
+    params = f.parameters
+    out = []
+    for key in sorted(set(args) | vary):
+        if key not in params:
+            where = ("args", key) if key in args else ()
+            close = difflib.get_close_matches(key, list(params), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else \
+                f"; it takes {', '.join(params)}"
+            out.append((where, f"{name} has no argument {key!r}{hint}"))
+    for pname, p in params.items():
+        if p.default is inspect.Parameter.empty and pname not in args and pname not in vary:
+            out.append(((), f"{name} needs {pname!r} in vary or answer_from.args"))
+    return out
+
+
+def _n(x: float) -> str:
+    """A number as a person writes it in working: 124,439,808 or 2.8e+12."""
+    if float(x).is_integer() and abs(x) < 1e15:
+        return f"{int(x):,}"
+    return f"{x:.4g}"
+
+
+# --- parameters -------------------------------------------------------------------------------
+
+@formula("params.preset_total", "Exact parameter count of a real model preset")
+def preset_total(preset: str) -> Computed:
+    from engine.accounting import count_params
+    from engine.config import preset as get
+
+    count = count_params(get(preset))
+    return Computed(count.total, f"count_params({preset}) = {_n(count.total)}")
+
+
+@formula("params.block_12d2", "Weights in one block with a 4x FFN, no biases or norms: 12 d^2")
+def block_12d2(d_model: int) -> Computed:
+    attn, ffn = 4 * d_model**2, 2 * d_model * 4 * d_model
+    return Computed(attn + ffn, f"4d^2 + 8d^2 = 4*{d_model}^2 + 8*{d_model}^2 = {_n(attn + ffn)}")
+
+
+@formula("memory.kv_cache_bytes", "KV cache size: 2 x batch x seq x layers x kv_heads x d_head x bytes")
+def kv_cache_bytes(seq: int, layers: int, kv_heads: int, d_head: int, batch: int = 1,
+                   bytes_per: int = 2) -> Computed:
+    total = 2 * batch * seq * layers * kv_heads * d_head * bytes_per
+    return Computed(total, f"2 x {batch} x {_n(seq)} x {layers} x {kv_heads} x {d_head} x "
+                           f"{bytes_per} B = {_n(total)} B")
+
+
+@formula("complexity.score_entries", "Entries of the n x n attention score matrix per head")
+def score_entries(n: int, heads: int = 1, batch: int = 1) -> Computed:
+    total = batch * heads * n * n
+    return Computed(total, f"{batch} x {heads} x {_n(n)}^2 = {_n(total)}")

@@ -1,0 +1,94 @@
+"""What the bank commands print: rich tables for people, JSON for scripts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from tutor.errors import TutorError, UsageError
+from tutor.ui import console, print_json
+
+
+def topics_view(bank, as_json: bool) -> None:
+    counts = Counter(q.topic for q in bank.questions.values())
+    rows = [{"topic": t.name, "title": t.title, "questions": counts[t.name],
+             "aliases": list(t.aliases)} for t in sorted(bank.topics.values(), key=lambda t: t.name)]
+    if as_json:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} topics, {len(bank.questions)} questions", title_justify="left")
+    table.add_column("topic", no_wrap=True)
+    table.add_column("title")
+    table.add_column("n", justify="right")
+    for r in rows:
+        table.add_row(r["topic"], r["title"], str(r["questions"]))
+    console().print(table)
+
+
+def _check_filters(bank, topics, kinds) -> None:
+    from tutor.bank.schema import KINDS
+
+    for k in kinds:
+        if k not in KINDS:
+            raise UsageError(f"--kind: {k!r} is not one of {', '.join(KINDS)}")
+    for t in topics:
+        if bank.resolve_topic(t) not in bank.topics:
+            import difflib
+
+            close = difflib.get_close_matches(t, list(bank.topics), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "see `tutor topics`"
+            raise UsageError(f"--topic: unknown topic {t!r}", hint)
+
+
+def list_view(bank, topics, tags, kinds, sources, as_json: bool) -> None:
+    _check_filters(bank, topics, kinds)
+    questions = bank.select(topics=topics, tags=tags, kinds=kinds, sources=sources)
+    if as_json:
+        print_json([q.summary() for q in questions])
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(questions)} questions", title_justify="left", expand=False)
+    table.add_column("id", no_wrap=True, overflow="fold")
+    table.add_column("kind", no_wrap=True)
+    table.add_column("d", justify="right")
+    table.add_column("prompt", ratio=1)
+    for q in questions:
+        table.add_row(q.id, q.kind, str(q.difficulty), q.prompt.strip().splitlines()[0])
+    console().print(table)
+
+
+def show_view(bank, question_id: str, as_json: bool) -> None:
+    q = bank.questions.get(question_id)
+    if q is None:
+        import difflib
+
+        close = difflib.get_close_matches(question_id, list(bank.questions), n=1, cutoff=0.5)
+        hint = f"did you mean {close[0]!r}?" if close else "see `tutor list`"
+        raise TutorError(f"no question with id {question_id!r}", hint)
+    if as_json:
+        print_json(q.full())
+        return
+    from tutor.render import question_detail
+
+    console().print(question_detail(q))
+
+
+def validate_view(paths: list[Path], bank_dirs: list[Path]) -> int:
+    from tutor.bank import load_bank, load_paths
+
+    bank = load_paths(paths) if paths else load_bank(bank_dirs)
+    import sys
+
+    for problem in sorted(bank.problems):
+        sys.stderr.write(f"{problem}\n")
+    files = len(bank.files)
+    if bank.problems:
+        bad = len({p.path for p in bank.problems})
+        sys.stderr.write(f"{len(bank.problems)} problem(s) in {bad} of {files} file(s)\n")
+        return 1
+    sys.stdout.write(f"ok: {files} file(s), {len(bank.questions)} question(s), "
+                     f"{len(bank.topics)} topic(s)\n")
+    return 0
