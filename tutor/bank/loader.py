@@ -115,6 +115,7 @@ def load_paths(paths: list[Path], *, against_builtin: bool = True) -> Bank:
             if path.resolve() not in targets:
                 _add_file(context, path)
     bank = Bank(questions=dict(context.questions))
+    seen: set[Path] = set()
     for root in paths:
         if not root.exists():
             bank.problems.append(Problem(str(root), 0, 0, "no such file or directory"))
@@ -123,7 +124,9 @@ def load_paths(paths: list[Path], *, against_builtin: bool = True) -> Bank:
         if not files:
             bank.problems.append(Problem(str(root), 0, 0, "no .yaml or .yml files here"))
         for path in files:
-            _add_file(bank, path)
+            if path.resolve() not in seen:
+                seen.add(path.resolve())
+                _add_file(bank, path)
     for qid in context.questions:
         bank.questions.pop(qid, None)
     return bank
