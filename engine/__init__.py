@@ -29,7 +29,8 @@ _EXPORTS = {
     "activation_memory": "accounting", "kv_cache_bytes": "accounting",
     "inference_memory": "accounting",
     # bpe
-    "train_bpe": "bpe", "BPETokenizer": "bpe",
+    "train_bpe": "bpe", "BPETokenizer": "bpe", "pretokenize": "bpe",
+    "tokens_per_word": "bpe", "oov_rate": "bpe",
 }
 
 
