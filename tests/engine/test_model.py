@@ -1,0 +1,416 @@
+"""Blocks and models: parameter inventories against transformers' counts, attention against a
+per-head loop, cached against recomputed decoding, wiring against hand-composed sublayers."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.config import PRESETS, ModelConfig
+from engine.functional import layer_norm, rms_norm
+from engine.model import (
+    KVCache,
+    ModelOutput,
+    causal_mask_offset,
+    decoder,
+    encoder,
+    encoder_decoder,
+    ffn,
+    init_params,
+    multi_head_attention,
+    param_shapes,
+    pool,
+    relative_position_bucket,
+    transformer_block,
+)
+
+COUNTS = Path(__file__).parents[1] / "fixtures" / "param_counts.json"
+HAS_POSITIONAL = importlib.util.find_spec("engine.positional") is not None
+needs_positional = pytest.mark.skipif(not HAS_POSITIONAL, reason="engine.positional missing")
+
+_SMALL = dict(vocab_size=37, n_ctx=32, d_model=16, n_layer=2, n_head=4)
+FLAVOURS = {
+    "gpt2": ModelConfig(**_SMALL, activation="gelu_tanh"),
+    "llama-gqa": ModelConfig(**_SMALL, n_kv_head=2, d_ff=24, activation="swiglu", norm="rmsnorm",
+                             bias=False, tie_embeddings=False, positional="rope"),
+    "mqa-alibi": ModelConfig(**_SMALL, n_kv_head=1, positional="alibi", activation="relu"),
+    "sinusoidal-post": ModelConfig(**_SMALL, positional="sinusoidal", norm_position="post",
+                                   final_norm=False),
+    "relative-decoder": ModelConfig(**_SMALL, positional="relative", relative_buckets=8,
+                                    norm="rmsnorm", bias=False),
+    "bert": ModelConfig(**_SMALL, arch="encoder", norm_position="post", type_vocab_size=2,
+                        embedding_norm=True, final_norm=False, pooler=True, eps=1e-12),
+    "t5": ModelConfig(**_SMALL, arch="encoder-decoder", n_decoder_layer=3, d_head=8, d_ff=32,
+                      activation="relu", norm="rmsnorm", bias=False, positional="relative",
+                      relative_buckets=8, eps=1e-6),
+    "layernorm-no-bias": ModelConfig(**_SMALL, bias=False, tie_embeddings=False),
+}
+NEEDS_POSITIONAL = {"llama-gqa", "mqa-alibi", "sinusoidal-post"}
+
+
+def flavour(name):
+    marks = [needs_positional] if name in NEEDS_POSITIONAL else []
+    return pytest.param(name, marks=marks, id=name)
+
+
+DECODERS = [flavour(n) for n, c in FLAVOURS.items() if c.arch == "decoder"]
+
+
+def params_for(name, dtype=np.float64, seed=0):
+    config = FLAVOURS[name]
+    params = init_params(config, np.random.default_rng(seed), dtype)
+    # perturb biases and gains so that loading or wiring mistakes change the numbers
+    rng = np.random.default_rng(seed + 100)
+    for k, v in params.items():
+        if k.endswith((".g", ".b")) or ".b_" in k:
+            params[k] = (v + 0.1 * rng.standard_normal(v.shape)).astype(dtype)
+    return config, params
+
+
+# ----------------------------------------------------------------------------- parameters
+
+@pytest.mark.parametrize("name", sorted(json.loads(COUNTS.read_text())["models"]))
+def test_param_shapes_match_transformers_counts(name):
+    expected = json.loads(COUNTS.read_text())["models"][name]["total"]
+    assert sum(math.prod(s) for s in param_shapes(PRESETS[name]).values()) == expected
+
+
+def test_gpt2_and_llama_inventories_have_the_real_arrays():
+    gpt2, llama = param_shapes(PRESETS["gpt2"]), param_shapes(PRESETS["llama-3-8b"])
+    assert "lm_head" not in gpt2 and gpt2["pos_emb"] == (1024, 768)
+    assert gpt2["blocks.11.attn.b_q"] == (768,)
+    assert llama["lm_head"] == (4096, 128256) and "pos_emb" not in llama
+    assert llama["blocks.0.attn.w_k"] == (4096, 1024)          # 8 KV heads of 128
+    assert not any(k.endswith((".b", "b_q")) for k in llama)   # no biases anywhere
+    t5 = param_shapes(PRESETS["t5-small"])
+    assert t5["encoder.blocks.0.attn.rel_bias"] == (32, 8)
+    assert "encoder.blocks.1.attn.rel_bias" not in t5
+    assert "decoder.blocks.5.cross_attn.w_q" in t5
+
+
+@pytest.mark.parametrize("name", list(FLAVOURS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_init_params_allocates_exactly_param_shapes(name, dtype):
+    config = FLAVOURS[name]
+    params = init_params(config, np.random.default_rng(0), dtype)
+    shapes = param_shapes(config)
+    assert list(params) == list(shapes)
+    assert all(params[k].shape == s and params[k].dtype == dtype for k, s in shapes.items())
+    again = init_params(config, np.random.default_rng(0), dtype)
+    assert all(np.array_equal(params[k], again[k]) for k in params)
+
+
+def test_init_follows_gpt2_statistics():
+    config = ModelConfig(vocab_size=500, n_ctx=64, d_model=128, n_layer=8, n_head=4)
+    p = init_params(config, np.random.default_rng(0), np.float64)
+    assert abs(p["tok_emb"].std() - 0.02) < 0.001
+    assert abs(p["blocks.3.attn.w_q"].std() - 0.02) < 0.001
+    residual_std = 0.02 / math.sqrt(2 * 8)
+    assert abs(p["blocks.3.attn.w_o"].std() - residual_std) < 0.0005
+    assert abs(p["blocks.3.ffn.w_down"].std() - residual_std) < 0.0005
+    assert np.all(p["blocks.0.attn.b_q"] == 0) and np.all(p["final_norm.g"] == 1)
+    assert np.all(p["final_norm.b"] == 0)
+    with pytest.raises(ValueError, match="int64"):
+        init_params(config, np.random.default_rng(0), np.int64)
+
+
+# ----------------------------------------------------------------------------- attention
+
+def naive_attention(x, p, prefix, n_head, n_kv_head, mask=None):
+    """One head at a time, one query at a time, softmax by hand."""
+    n, d_head = x.shape[0], p[prefix + ".w_q"].shape[1] // n_head
+    q = x @ p[prefix + ".w_q"] + p.get(prefix + ".b_q", 0)
+    k = x @ p[prefix + ".w_k"] + p.get(prefix + ".b_k", 0)
+    v = x @ p[prefix + ".w_v"] + p.get(prefix + ".b_v", 0)
+    heads = []
+    for h in range(n_head):
+        kv = h // (n_head // n_kv_head)                     # the K/V head this query head uses
+        qh = q[:, h * d_head:(h + 1) * d_head]
+        kh = k[:, kv * d_head:(kv + 1) * d_head]
+        vh = v[:, kv * d_head:(kv + 1) * d_head]
+        out = np.zeros((n, d_head))
+        for i in range(n):
+            js = [j for j in range(n) if mask is None or mask[i, j]]
+            s = [float(qh[i] @ kh[j]) / math.sqrt(d_head) for j in js]
+            e = [math.exp(v - max(s)) for v in s]
+            for j, w in zip(js, e, strict=True):
+                out[i] += w / sum(e) * vh[j]
+        heads.append(out)
+    return np.concatenate(heads, axis=-1) @ p[prefix + ".w_o"] + p.get(prefix + ".b_o", 0)
+
+
+@pytest.mark.parametrize("name", ["gpt2", "mqa-alibi", "layernorm-no-bias"])
+@pytest.mark.parametrize("causal", [True, False])
+def test_attention_matches_a_per_head_loop(name, causal):
+    config, p = params_for(name)
+    x = np.random.default_rng(1).normal(size=(7, config.d_model))
+    out = multi_head_attention(x, p, "blocks.1.attn", config.n_head, config.kv_heads,
+                               is_causal=causal)
+    mask = np.tril(np.ones((7, 7), bool)) if causal else None
+    expected = naive_attention(x, p, "blocks.1.attn", config.n_head, config.kv_heads, mask)
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_grouped_query_attention_equals_mha_with_repeated_kv_weights():
+    config, p = params_for("mqa-alibi")                       # 4 query heads, 1 K/V head
+    x = np.random.default_rng(2).normal(size=(2, 5, config.d_model))
+    gqa = multi_head_attention(x, p, "blocks.0.attn", 4, 1, is_causal=True)
+    mha = dict(p)
+    for w in ("w_k", "b_k", "w_v", "b_v"):                   # copy the K/V head to all 4 heads
+        mha[f"blocks.0.attn.{w}"] = np.concatenate([p[f"blocks.0.attn.{w}"]] * 4, axis=-1)
+    np.testing.assert_allclose(gqa, multi_head_attention(x, mha, "blocks.0.attn", 4, 4,
+                                                         is_causal=True), rtol=1e-12)
+    with pytest.raises(ValueError, match="n_kv_head=3"):
+        multi_head_attention(x, p, "blocks.0.attn", 4, 3)
+
+
+def test_cross_attention_reads_keys_from_the_other_sequence():
+    config, p = params_for("gpt2")
+    rng = np.random.default_rng(3)
+    x, memory = rng.normal(size=(3, 16)), rng.normal(size=(6, 16))
+    out, w = multi_head_attention(x, p, "blocks.0.attn", 4, kv_input=memory,
+                                  return_weights=True)
+    assert w.shape == (4, 3, 6)
+    # a query attends the memory exactly as it would inside a sequence [memory; query]
+    joint = np.concatenate([memory, x])
+    mask = np.zeros((9, 9), bool)
+    mask[6:, :6] = True
+    mask[:6, :6] = True
+    joint_out = multi_head_attention(joint, p, "blocks.0.attn", 4, attn_mask=mask)
+    np.testing.assert_allclose(out, joint_out[6:], rtol=1e-10)
+
+
+def test_causal_mask_offset_is_bottom_right_aligned():
+    expected = np.array([[1, 1, 1, 0], [1, 1, 1, 1]], bool)   # queries at positions 2 and 3
+    np.testing.assert_array_equal(causal_mask_offset(2, 4), expected)
+    np.testing.assert_array_equal(causal_mask_offset(3, 3), np.tril(np.ones((3, 3), bool)))
+
+
+# ----------------------------------------------------------------------------- sublayers, blocks
+
+def test_swiglu_and_gelu_ffn_match_their_formulas():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(3, 16))
+    _, p = params_for("llama-gqa")
+    sigmoid = lambda z: 0.5 * (1 + np.tanh(z / 2))          # noqa: E731  (independent of exp)
+    g = x @ p["blocks.0.ffn.w_gate"]
+    expected = (g * sigmoid(g) * (x @ p["blocks.0.ffn.w_up"])) @ p["blocks.0.ffn.w_down"]
+    np.testing.assert_allclose(ffn(x, p, "blocks.0.ffn", "swiglu"), expected, rtol=1e-10)
+
+    _, p = params_for("gpt2")
+    h = x @ p["blocks.0.ffn.w_up"] + p["blocks.0.ffn.b_up"]
+    erf = np.vectorize(math.erf)
+    expected = (0.5 * h * (1 + erf(h / math.sqrt(2)))) @ p["blocks.0.ffn.w_down"] \
+        + p["blocks.0.ffn.b_down"]
+    np.testing.assert_allclose(ffn(x, p, "blocks.0.ffn", "gelu"), expected, rtol=1e-10)
+    with pytest.raises(ValueError, match="tanh"):
+        ffn(x, p, "blocks.0.ffn", "tanh")
+
+
+@pytest.mark.parametrize("position", ["pre", "post"])
+def test_block_wiring_matches_hand_composition(position):
+    config, p = params_for("gpt2")
+    x = np.random.default_rng(5).normal(size=(6, 16))
+    b = "blocks.0"
+
+    def ln(h, name):
+        return layer_norm(h, p[f"{b}.{name}.g"], p[f"{b}.{name}.b"], eps=config.eps)
+
+    def attn(h):
+        return multi_head_attention(h, p, b + ".attn", 4, is_causal=True)
+
+    def mlp(h):
+        return ffn(h, p, b + ".ffn", config.activation)
+
+    if position == "pre":
+        h = x + attn(ln(x, "attn_norm"))
+        expected = h + mlp(ln(h, "ffn_norm"))
+    else:
+        h = ln(x + attn(x), "attn_norm")
+        expected = ln(h + mlp(h), "ffn_norm")
+    out = transformer_block(x, p, b, config, norm_position=position, is_causal=True)
+    np.testing.assert_allclose(out, expected, rtol=1e-12)
+    if position == "post":   # post-norm output is normalised: per-token mean ~ shift b
+        pre = transformer_block(x, p, b, config, norm_position="pre", is_causal=True)
+        assert not np.allclose(out, pre)
+
+
+def test_block_rejects_unknown_norm_position():
+    config, p = params_for("gpt2")
+    with pytest.raises(ValueError, match="middle"):
+        transformer_block(np.zeros((2, 16)), p, "blocks.0", config, norm_position="middle")
+
+
+# ----------------------------------------------------------------------------- decoders
+
+@pytest.mark.parametrize("name", DECODERS)
+def test_kv_cache_matches_recomputing_the_whole_sequence(name):
+    config, p = params_for(name)
+    ids = np.random.default_rng(6).integers(0, config.vocab_size, size=(2, 11))
+    full = decoder(ids, p, config)
+    cache = KVCache(config.n_layer, max_len=16)
+    chunks = [decoder(ids[:, :3], p, config, cache=cache)]
+    chunks += [decoder(ids[:, t:t + 1], p, config, cache=cache) for t in range(3, 9)]
+    chunks.append(decoder(ids[:, 9:], p, config, cache=cache))       # two at once
+    np.testing.assert_allclose(np.concatenate(chunks, axis=1), full, rtol=0, atol=1e-10)
+    assert cache.length == 11
+    kv_dim = config.kv_heads * config.head_dim
+    assert cache.nbytes == config.n_layer * 2 * 2 * 16 * kv_dim * 8   # layers, K/V, batch, len
+
+
+@pytest.mark.parametrize("name", DECODERS)
+def test_greedy_with_cache_equals_greedy_without(name):
+    config, p = params_for(name)
+    ids = np.array([[3, 1, 4]])
+    recomputed = ids
+    for _ in range(8):
+        nxt = decoder(recomputed, p, config)[:, -1].argmax(-1)
+        recomputed = np.concatenate([recomputed, nxt[:, None]], axis=1)
+    cache, cached, step = KVCache(config.n_layer, 11), ids, ids
+    for _ in range(8):
+        nxt = decoder(step, p, config, cache=cache)[:, -1].argmax(-1)
+        cached = np.concatenate([cached, nxt[:, None]], axis=1)
+        step = nxt[:, None]
+    np.testing.assert_array_equal(cached, recomputed)
+
+
+@pytest.mark.parametrize("name", DECODERS)
+def test_decoder_is_causal(name):
+    config, p = params_for(name)
+    ids = np.random.default_rng(7).integers(0, config.vocab_size, size=10)
+    changed = ids.copy()
+    changed[6:] = (changed[6:] + 1) % config.vocab_size
+    a, b = decoder(ids, p, config), decoder(changed, p, config)
+    np.testing.assert_allclose(a[:6], b[:6], rtol=0, atol=1e-12)
+    assert not np.allclose(a[6:], b[6:])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_decoder_keeps_dtype_and_exposes_hidden_states(dtype):
+    config, p = params_for("gpt2", dtype)
+    ids = np.array([[1, 5, 9, 2]])
+    out = decoder(ids, p, config, return_hidden=True, return_attention=True)
+    assert isinstance(out, ModelOutput) and out.output.dtype == dtype
+    assert len(out.hidden_states) == config.n_layer + 1
+    np.testing.assert_allclose(out.hidden_states[0][0], p["tok_emb"][ids[0]] + p["pos_emb"][:4],
+                               rtol=1e-6)
+    final = layer_norm(out.hidden_states[-1], p["final_norm.g"], p["final_norm.b"], config.eps)
+    np.testing.assert_allclose(out.output, final @ p["tok_emb"].T, rtol=1e-5, atol=1e-6)
+    w = out.attentions[0]["attn"]                                      # (1, n_head, 4, 4)
+    np.testing.assert_allclose(w.sum(-1), 1, rtol=1e-6)
+    assert np.all(np.triu(w[0, 0], 1) == 0)
+
+
+def test_untied_head_uses_lm_head():
+    config, p = params_for("layernorm-no-bias")
+    out = decoder(np.array([1, 2]), p, config, return_hidden=True)
+    final = layer_norm(out.hidden_states[-1], p["final_norm.g"], None, config.eps)
+    np.testing.assert_allclose(out.output, final @ p["lm_head"], rtol=1e-10)
+
+
+def test_relative_bias_lives_in_the_first_layer_and_acts_in_every_layer():
+    config, p = params_for("relative-decoder")
+    ids = np.array([4, 8, 15, 16, 23])
+    base = decoder(ids, p, config)
+    flat = dict(p, **{"blocks.0.attn.rel_bias": np.zeros_like(p["blocks.0.attn.rel_bias"])})
+    assert not np.allclose(decoder(ids, flat, config), base)
+    # shifting every bucket's bias by a constant per head changes nothing: softmax is
+    # shift-invariant, so the bias enters only as differences between positions
+    shifted = dict(p, **{"blocks.0.attn.rel_bias": p["blocks.0.attn.rel_bias"] + 3.0})
+    np.testing.assert_allclose(decoder(ids, shifted, config), base, rtol=1e-10)
+
+
+def scalar_bucket(rel, bidirectional, n_buckets, max_distance=128):
+    """T5's bucketing for one integer, straight from the definition."""
+    bucket, n = 0, -rel
+    if bidirectional:
+        n_buckets //= 2
+        if n < 0:
+            bucket += n_buckets
+        n = abs(n)
+    else:
+        n = max(n, 0)
+    exact = n_buckets // 2
+    if n < exact:
+        return bucket + n
+    far = exact + int(math.log(n / exact) / math.log(max_distance / exact) * (n_buckets - exact))
+    return bucket + min(far, n_buckets - 1)
+
+
+@pytest.mark.parametrize("bidirectional", [True, False])
+def test_relative_position_buckets_match_the_scalar_definition(bidirectional):
+    rel = np.arange(-300, 301)
+    got = relative_position_bucket(rel, bidirectional, n_buckets=32)
+    expected = [scalar_bucket(int(r), bidirectional, 32) for r in rel]
+    np.testing.assert_array_equal(got, expected)
+    if bidirectional:   # past and future fall in different halves; far maps to the last bucket
+        assert got[rel == -1][0] == 1 and got[rel == 1][0] == 17
+        assert got[0] == 15 and got[-1] == 31
+
+
+def test_kv_cache_refuses_to_overflow():
+    config, p = params_for("gpt2")
+    cache = KVCache(config.n_layer, max_len=4)
+    decoder(np.array([[1, 2, 3]]), p, config, cache=cache)
+    with pytest.raises(ValueError, match="4 positions"):
+        decoder(np.array([[1, 2]]), p, config, cache=cache)
+    with pytest.raises(ValueError, match="n_ctx=32"):
+        decoder(np.zeros(33, dtype=int), p, config)
+
+
+# ----------------------------------------------------------------------------- encoders
+
+def test_encoder_padding_does_not_change_real_tokens():
+    config, p = params_for("bert")
+    ids = np.array([[2, 7, 1, 9, 0, 0], [3, 3, 8, 5, 6, 4]])
+    types = np.array([[0, 0, 1, 1, 0, 0], [0, 1, 1, 1, 1, 1]])
+    real = np.array([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]], bool)
+    padded = encoder(ids, p, config, token_type_ids=types, padding_mask=real)
+    alone = encoder(ids[0, :4], p, config, token_type_ids=types[0, :4])
+    np.testing.assert_allclose(padded[0, :4], alone, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(padded[1], encoder(ids[1], p, config, token_type_ids=types[1]),
+                               rtol=1e-10, atol=1e-12)
+    # post-norm with no final norm: every output token is exactly the last LayerNorm's output
+    last = p["blocks.1.ffn_norm.g"], p["blocks.1.ffn_norm.b"]
+    np.testing.assert_allclose(layer_norm(padded, *last, eps=config.eps), padded, atol=1e-8)
+
+
+def test_encoder_sees_both_directions_and_pools_the_first_token():
+    config, p = params_for("bert")
+    ids = np.array([5, 6, 7, 8])
+    changed = np.array([5, 6, 7, 9])
+    a, b = encoder(ids, p, config), encoder(changed, p, config)
+    assert not np.allclose(a[0], b[0])                  # the first token sees the last
+    np.testing.assert_allclose(pool(a, p), np.tanh(a[0] @ p["pooler.w"] + p["pooler.b"]))
+
+
+def test_encoder_decoder_is_causal_in_the_target_and_ignores_source_padding():
+    config, p = params_for("t5")
+    src = np.array([[4, 9, 2, 7, 1, 0, 0]])
+    mask = np.array([[1, 1, 1, 1, 1, 0, 0]], bool)
+    tgt = np.array([[0, 3, 5, 8]])
+    out = encoder_decoder(src, tgt, p, config, src_padding_mask=mask, return_attention=True)
+    assert out.output.shape == (1, 4, config.vocab_size)
+    assert len(out.attentions) == config.decoder_layers
+    cross = out.attentions[0]["cross_attn"]                           # (1, n_head, 4, 7)
+    assert np.all(cross[..., 5:] == 0)
+    np.testing.assert_allclose(out.output, encoder_decoder(src[:, :5], tgt, p, config),
+                               rtol=1e-10, atol=1e-12)
+    later = encoder_decoder(src[:, :5], np.array([[0, 3, 6, 2]]), p, config)
+    np.testing.assert_allclose(later[:, :2], out.output[:, :2], rtol=1e-10, atol=1e-12)
+    other_src = encoder_decoder(np.array([[4, 9, 2, 7, 2]]), tgt, p, config)
+    assert not np.allclose(other_src[:, 0], out.output[:, 0])     # the decoder reads the source
+
+
+def test_t5_like_final_norms_are_rms_norms():
+    config, p = params_for("t5")
+    out = encoder_decoder(np.array([1, 2, 3]), np.array([0, 1]), p, config, return_hidden=True)
+    final = rms_norm(out.hidden_states[-1], p["decoder.final_norm.g"], eps=config.eps)
+    np.testing.assert_allclose(out.output, final @ p["tok_emb"].T, rtol=1e-10)
+    with pytest.raises(ValueError, match="encoder-decoder"):
+        encoder_decoder(np.array([1]), np.array([1]), *params_for("gpt2")[::-1])
