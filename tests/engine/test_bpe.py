@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -80,6 +81,12 @@ def test_wikipedia_example_by_hand():
 def test_merges_match_naive_bpe(vocab_size):
     tok = train_bpe(TEXT, vocab_size)
     assert list(tok.merges) == naive_train(TEXT, vocab_size)
+
+
+def test_merges_match_naive_bpe_on_source_code():
+    # a few kB of real text, so merges go well past the first few hundred ties
+    text = Path(__file__).read_text(encoding="utf-8")[:5000]
+    assert list(train_bpe(text, 456).merges) == naive_train(text, 456)
 
 
 @settings(max_examples=60, deadline=None)
