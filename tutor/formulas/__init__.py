@@ -70,39 +70,16 @@ def check_answer_from(name: str, args: dict[str, Any], vary: set[str]) -> list[t
     return out
 
 
-def _n(x: float) -> str:
+def fmt_number(x: float) -> str:
     """A number as a person writes it in working: 124,439,808 or 2.8e+12."""
     if float(x).is_integer() and abs(x) < 1e15:
         return f"{int(x):,}"
     return f"{x:.4g}"
 
 
-# --- parameters -------------------------------------------------------------------------------
-
-@formula("params.preset_total", "Exact parameter count of a real model preset")
-def preset_total(preset: str) -> Computed:
-    from engine.accounting import count_params
-    from engine.config import preset as get
-
-    count = count_params(get(preset))
-    return Computed(count.total, f"count_params({preset}) = {_n(count.total)}")
+def all_formulas() -> dict[str, Formula]:
+    return dict(FORMULAS)
 
 
-@formula("params.block_12d2", "Weights in one block with a 4x FFN, no biases or norms: 12 d^2")
-def block_12d2(d_model: int) -> Computed:
-    attn, ffn = 4 * d_model**2, 2 * d_model * 4 * d_model
-    return Computed(attn + ffn, f"4d^2 + 8d^2 = 4*{d_model}^2 + 8*{d_model}^2 = {_n(attn + ffn)}")
-
-
-@formula("memory.kv_cache_bytes", "KV cache size: 2 x batch x seq x layers x kv_heads x d_head x bytes")
-def kv_cache_bytes(seq: int, layers: int, kv_heads: int, d_head: int, batch: int = 1,
-                   bytes_per: int = 2) -> Computed:
-    total = 2 * batch * seq * layers * kv_heads * d_head * bytes_per
-    return Computed(total, f"2 x {batch} x {_n(seq)} x {layers} x {kv_heads} x {d_head} x "
-                           f"{bytes_per} B = {_n(total)} B")
-
-
-@formula("complexity.score_entries", "Entries of the n x n attention score matrix per head")
-def score_entries(n: int, heads: int = 1, batch: int = 1) -> Computed:
-    total = batch * heads * n * n
-    return Computed(total, f"{batch} x {heads} x {_n(n)}^2 = {_n(total)}")
+# Each area registers its formulas on import; none of them imports NumPy at import time.
+from tutor.formulas import attention, memory, params  # noqa: E402, F401
