@@ -36,8 +36,11 @@ class Formula:
 FORMULAS: dict[str, Formula] = {}
 
 
-def formula(name: str, summary: str) -> Callable[[Callable[..., Computed]], Callable[..., Computed]]:
-    def register(fn: Callable[..., Computed]) -> Callable[..., Computed]:
+Fn = Callable[..., Computed]
+
+
+def formula(name: str, summary: str) -> Callable[[Fn], Fn]:
+    def register(fn: Fn) -> Fn:
         FORMULAS[name] = Formula(name, summary, fn)
         return fn
 
@@ -55,16 +58,16 @@ def check_answer_from(name: str, args: dict[str, Any], vary: set[str]) -> list[t
         close = difflib.get_close_matches(name, list(FORMULAS), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else "; see `tutor formulas`"
         return [(("name",), f"unknown computation {name!r}{hint}")]
-    params = f.parameters
+    accepted = f.parameters
     out = []
     for key in sorted(set(args) | vary):
-        if key not in params:
+        if key not in accepted:
             where = ("args", key) if key in args else ()
-            close = difflib.get_close_matches(key, list(params), n=1)
+            close = difflib.get_close_matches(key, list(accepted), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else \
-                f"; it takes {', '.join(params)}"
+                f"; it takes {', '.join(accepted)}"
             out.append((where, f"{name} has no argument {key!r}{hint}"))
-    for pname, p in params.items():
+    for pname, p in accepted.items():
         if p.default is inspect.Parameter.empty and pname not in args and pname not in vary:
             out.append(((), f"{name} needs {pname!r} in vary or answer_from.args"))
     return out
@@ -82,4 +85,6 @@ def all_formulas() -> dict[str, Formula]:
 
 
 # Each area registers its formulas on import; none of them imports NumPy at import time.
-from tutor.formulas import attention, memory, params  # noqa: E402, F401
+import tutor.formulas.attention  # noqa: E402, F401
+import tutor.formulas.memory  # noqa: E402, F401
+import tutor.formulas.params  # noqa: E402, F401
