@@ -352,7 +352,7 @@ def multi_head_attention(x: np.ndarray, params: Params, prefix: str, n_head: int
     if groups > 1:
         k = np.repeat(k, groups, axis=-3)              # (..., n_head, n_k, d_head)
         v = np.repeat(v, groups, axis=-3)
-    if is_causal:
+    if is_causal and q.shape[-2] > 1:   # a single newest query may see every key: no mask
         attn_mask = combine_masks(causal_mask_offset(q.shape[-2], k.shape[-2]), attn_mask)
     out, w = scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, scale=scale,
                                           return_weights=True)
