@@ -19,7 +19,15 @@ _EXPORTS = {
     # attention
     "scaled_dot_product_attention": "attention",
     # models
-    "GPT2": "gpt2",
+    "GPT2": "gpt2", "gpt2_config": "gpt2",
+    "param_shapes": "model", "init_params": "model", "ffn": "model",
+    "multi_head_attention": "model", "transformer_block": "model", "encoder": "model",
+    "decoder": "model", "encoder_decoder": "model", "pool": "model", "KVCache": "model",
+    "ModelOutput": "model",
+    # sampling
+    "greedy": "sampling", "apply_temperature": "sampling", "top_k_filter": "sampling",
+    "top_p_filter": "sampling", "distribution": "sampling", "sample": "sampling",
+    "Sample": "sampling",
     # accounting
     "count_params": "accounting", "ParamCount": "accounting", "norm_params": "accounting",
     "attention_params": "accounting", "ffn_params": "accounting", "layer_params": "accounting",
