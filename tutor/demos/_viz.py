@@ -91,7 +91,7 @@ def line_plot(series: dict[str, tuple[Sequence[float], Sequence[float]]], *,
         plt.xlabel(xlabel)
     if ylabel:
         plt.ylabel(ylabel)
-    text = Text.from_ansi(plt.build())
+    text = Text.from_ansi(plt.build().rstrip("\n"))
     plt.clear_figure()
     return text
 
@@ -123,3 +123,33 @@ def human_bytes(n: float) -> str:
             return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.2f} {unit}"
         n /= 1024
     return f"{n:.2f} PiB"
+
+
+def side_by_side(*parts, gap: int = 2) -> Table:
+    """Renderables next to each other in one row (for comparing small heatmaps)."""
+    grid = Table.grid(padding=(0, gap))
+    for _ in parts:
+        grid.add_column(no_wrap=True)
+    grid.add_row(*parts)
+    return grid
+
+
+def mini_heatmap(matrix, title: str | None = None, vmin: float | None = None,
+                 vmax: float | None = None) -> Group:
+    """One character per cell, so several fit side by side. Booleans: '█' True, '·' False."""
+    import numpy as np
+
+    m = np.asarray(matrix)
+    if m.dtype == bool:
+        cells = np.where(m, "█", "·")
+    else:
+        finite = m[np.isfinite(m)]
+        lo = vmin if vmin is not None else (float(finite.min()) if finite.size else 0.0)
+        hi = vmax if vmax is not None else (float(finite.max()) if finite.size else 1.0)
+        clean = np.nan_to_num(m.astype(float), nan=lo, neginf=lo, posinf=hi)
+        scaled = np.zeros(m.shape) if hi <= lo else (clean - lo) / (hi - lo)
+        idx = np.clip(np.rint(scaled * (len(_SHADES) - 1)), 0, len(_SHADES) - 1).astype(int)
+        cells = np.array(list(_SHADES))[idx]
+    rows = [Text(title, style="bold")] if title else []
+    rows += [Text("".join(row)) for row in cells]
+    return Group(*rows)

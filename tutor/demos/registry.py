@@ -202,9 +202,10 @@ _DEMOS = [
              )),
     DemoInfo("cross-attention", "Decoder queries over encoder keys: shapes and masks",
              ("attention", "architecture"), aliases=("cross", "encoder-decoder"), params=(
-                 Param("n_src", int, 7, "Encoder (source) length.", 1, 64),
-                 Param("n_tgt", int, 5, "Decoder (target) length.", 1, 64),
+                 Param("n_src", int, 7, "Encoder (source) length.", 1, 48),
+                 Param("n_tgt", int, 5, "Decoder (target) length.", 1, 48),
                  Param("d", int, 16, "Model width.", 2, 512),
+                 Param("pad", int, 2, "Padding tokens at the end of the source.", 0, 47),
              )),
     DemoInfo("additive", "Bahdanau additive attention against scaled dot-product attention",
              ("attention",), aliases=("bahdanau",), params=(
