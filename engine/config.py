@@ -61,12 +61,15 @@ class ModelConfig:
     relative_buckets: int = 32        # T5 relative-position buckets (positional="relative")
     eps: float = 1e-5
     rope_theta: float = 10000.0
+    attn_scale: float | None = None   # None: 1/sqrt(d_head); T5 uses 1.0 (folded into its init)
+    output_scale: float = 1.0         # multiplies the final states before the head; T5: d**-0.5
 
     def __post_init__(self) -> None:
         problems = []
         for field, allowed in _CHOICES.items():
             if getattr(self, field) not in allowed:
-                problems.append(f"{field}={getattr(self, field)!r} is not one of {', '.join(allowed)}")
+                problems.append(f"{field}={getattr(self, field)!r} is not one of "
+                                f"{', '.join(allowed)}")
         for field in ("vocab_size", "n_ctx", "d_model", "n_layer", "n_head"):
             if getattr(self, field) < 1:
                 problems.append(f"{field}={getattr(self, field)} must be >= 1")
@@ -120,7 +123,8 @@ PRESETS: dict[str, ModelConfig] = {
     "t5-small": ModelConfig(name="t5-small", arch="encoder-decoder", vocab_size=32128, n_ctx=512,
                             d_model=512, n_layer=6, n_head=8, d_head=64, d_ff=2048,
                             activation="relu", norm="rmsnorm", bias=False, tie_embeddings=True,
-                            positional="relative", relative_buckets=32, eps=1e-6),
+                            positional="relative", relative_buckets=32, eps=1e-6,
+                            attn_scale=1.0, output_scale=512**-0.5),
     "llama-2-7b": ModelConfig(name="llama-2-7b", n_ctx=4096, d_model=4096, n_layer=32,
                               n_head=32, d_ff=11008, **_LLAMA),
     "llama-2-13b": ModelConfig(name="llama-2-13b", n_ctx=4096, d_model=5120, n_layer=40,

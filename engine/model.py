@@ -388,13 +388,13 @@ def transformer_block(x: np.ndarray, params: Params, prefix: str, config: ModelC
             h, params, prefix + ".attn", config.n_head, config.kv_heads, attn_mask=attn_mask,
             is_causal=is_causal, positions=positions,
             rope_theta=config.rope_theta if config.positional == "rope" else None,
-            cache=cache, return_weights=True)
+            cache=cache, return_weights=True, scale=config.attn_scale)
         return out
 
     def cross_attention(h):
         out, weights["cross_attn"] = multi_head_attention(
             h, params, prefix + ".cross_attn", config.n_head, config.kv_heads, kv_input=memory,
-            attn_mask=memory_mask, return_weights=True)
+            attn_mask=memory_mask, return_weights=True, scale=config.attn_scale)
         return out
 
     x = residual(x, "attn", self_attention)
@@ -523,6 +523,8 @@ def _stack(x: np.ndarray, params: Params, stack: str, config: ModelConfig, n_lay
 
 
 def _head(x: np.ndarray, params: Params, config: ModelConfig) -> np.ndarray:
+    if config.output_scale != 1.0:   # T5 rescales before its tied head
+        x = x * x.dtype.type(config.output_scale)
     w = params["tok_emb"].T if config.tie_embeddings else params["lm_head"]   # (d, vocab)
     return x @ w                                                             # (..., n, vocab)
 
