@@ -7,6 +7,7 @@ that need them, so `tutor --help` starts fast.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -190,6 +191,112 @@ def demo(
     from tutor.demo_cli import run_demo_command
 
     run_demo_command(name, list(ctx.args), _BANK_DIRS)
+
+
+@app.command()
+def quiz(
+    topic: TopicOpt = None,
+    tag: TagOpt = None,
+    count: Annotated[int | None, typer.Option("--count", "-n", help="At most N cards.")] = None,
+    new: Annotated[bool, typer.Option("--new", help="Only cards never seen before.")] = False,
+    cram: Annotated[bool, typer.Option("--cram", help="Review ahead, weakest first, without "
+                                       "changing the schedule (logged as cram).")] = False,
+    interview_date: Annotated[str | None, typer.Option(
+        "--interview-date", metavar="YYYY-MM-DD", help="Order cards by predicted recall on "
+        "that day (lowest first) and report readiness by topic.")] = None,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="Reproducible card order and numeric values.")] = None,
+    new_limit: Annotated[int | None, typer.Option(
+        "--new-limit", metavar="N", help="New cards in this run (default: new_per_day in "
+        "settings.toml, 10, less those started today).")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="One JSON line per graded card on stdout, then a summary line; "
+                       "prompts go to stderr.")] = False,
+    now: Annotated[str | None, typer.Option("--now", hidden=True,
+                                            help="Pretend it is this ISO 8601 time.")] = None,
+) -> None:
+    """Spaced-repetition quiz: due reviews first, then new cards; every answer is saved at once.
+
+    Keys while a card is open: d proves the answer with its live demo, h shows the hint,
+    s skips, q quits. Recall cards: Enter reveals the answer, then rate 1-4 (again, hard,
+    good, easy). Choice: letters (A,C). Order: step numbers (3 1 2). Numeric: 124M, 1.2e8,
+    2^30, 2 GiB. When a choice card has an option D, H, S or Q, type :d, :h, :s or :q.
+
+    Scripted use (stdin is not a terminal), one line at a time:
+
+    \b
+      - each card's prompt is printed, then one line is read as the answer;
+      - recall and keypoints cards then read one more line, the rating:
+        1-4 or again/hard/good/easy;
+      - a line `q` ends the session; end of input ends it cleanly;
+      - everything answered is saved; scripted answers are never rated Easy;
+      - with --json, stdout has one JSON object per graded card (id, kind,
+        correct (null when self-rated), rating, due (ISO UTC), answer, expected,
+        values for numeric cards), then {"summary": {...}}.
+
+    Settings live in TUTOR_HOME/settings.toml (new_per_day = 10,
+    desired_retention = 0.9). TUTOR_NOW=ISO8601 fixes the clock, for testing.
+
+    Example:
+        tutor quiz --topic masks -n 5
+        printf 'B\\n3\\nq\\n' | tutor quiz --seed 1 --json
+    """
+    from datetime import date
+
+    from tutor.errors import UsageError
+    from tutor.quiz import QuizOptions, parse_now, run_quiz
+
+    when = None
+    if interview_date is not None:
+        try:
+            when = date.fromisoformat(interview_date)
+        except ValueError:
+            raise UsageError(f"--interview-date: {interview_date!r} is not YYYY-MM-DD") from None
+    env_now = os.environ.get("TUTOR_NOW")
+    clock = (parse_now(now, "--now") if now else
+             parse_now(env_now, "TUTOR_NOW") if env_now else None)
+    options = QuizOptions(topic or [], tag or [], count, new, cram, when, seed, new_limit,
+                          as_json, clock)
+    raise typer.Exit(run_quiz(_load_bank(), options))
+
+
+@app.command()
+def stats(
+    topic: TopicOpt = None,
+    as_json: JsonOpt = False,
+    now: Annotated[str | None, typer.Option("--now", hidden=True,
+                                            help="Pretend it is this ISO 8601 time.")] = None,
+) -> None:
+    """What is mastered, what is slipping, and what is due.
+
+    Per topic: cards seen of those in the bank, mean predicted recall, lapses and
+    true retention over 30 days. Overall: due today, a 7-day forecast, the streak,
+    study time, the ten weakest questions and reviews per day.
+
+    Example:
+        tutor stats --json
+    """
+    from tutor.quiz import parse_now
+    from tutor.stats import stats_view
+
+    env_now = os.environ.get("TUTOR_NOW")
+    clock = (parse_now(now, "--now") if now else
+             parse_now(env_now, "TUTOR_NOW") if env_now else None)
+    stats_view(_load_bank(), topic or [], as_json, clock)
+
+
+@app.command()
+def reset(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
+) -> None:
+    """Start afresh: move the progress store to a timestamped backup.
+
+    Example:
+        tutor reset --yes
+    """
+    from tutor.stats import reset_view
+
+    reset_view(yes)
 
 
 def main() -> None:

@@ -12,13 +12,15 @@ from tutor.ui import console, print_json
 def topics_view(bank, as_json: bool) -> None:
     counts = Counter(q.topic for q in bank.questions.values())
     rows = [{"topic": t.name, "title": t.title, "questions": counts[t.name],
-             "aliases": list(t.aliases)} for t in sorted(bank.topics.values(), key=lambda t: t.name)]
+             "aliases": list(t.aliases)}
+            for t in sorted(bank.topics.values(), key=lambda t: t.name)]
     if as_json:
         print_json(rows)
         return
     from rich.table import Table
 
-    table = Table(title=f"{len(rows)} topics, {len(bank.questions)} questions", title_justify="left")
+    table = Table(title=f"{len(rows)} topics, {len(bank.questions)} questions",
+                  title_justify="left")
     table.add_column("topic", no_wrap=True)
     table.add_column("title")
     table.add_column("n", justify="right")
