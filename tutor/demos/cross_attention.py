@@ -94,8 +94,7 @@ def render(result: dict):
         ["QK^T, weights", "x".join(map(str, s["weights"])), "n_tgt x n_src"],
         ["output", "x".join(map(str, s["output"])), "one per target"],
     ], title="Shapes", justify_numbers=False)
-    n_src, n_tgt, real = result["n_src"], result["n_tgt"], result["n_src"] - result["pad"]
-    src_labels = [f"s{j}" if j < real else "p" for j in range(n_src)]
+    n_src, n_tgt = result["n_src"], result["n_tgt"]
     tgt_labels = [f"t{i}" for i in range(n_tgt)]
     small = n_src <= 12 and n_tgt <= 12
     if small:
