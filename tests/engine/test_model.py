@@ -416,3 +416,87 @@ def test_t5_like_final_norms_are_rms_norms():
     np.testing.assert_allclose(out.output, final @ p["tok_emb"].T, rtol=1e-10)
     with pytest.raises(ValueError, match="encoder-decoder"):
         encoder_decoder(np.array([1]), np.array([1]), *params_for("gpt2")[::-1])
+
+
+# ----------------------------------------------------------------------------- golden: BERT, T5
+
+def load_golden(name):
+    data = np.load(Path(__file__).parents[1] / "fixtures" / name)
+    state_dict = {k.removeprefix("sd/"): data[k] for k in data.files if k.startswith("sd/")}
+    return state_dict, {k: data[k] for k in data.files if not k.startswith("sd/")}
+
+
+def bert_params(sd, n_layer):
+    """Hugging Face BertModel names -> engine names; nn.Linear stores (out, in), so transpose."""
+    p = {"tok_emb": sd["embeddings.word_embeddings.weight"],
+         "pos_emb": sd["embeddings.position_embeddings.weight"],
+         "type_emb": sd["embeddings.token_type_embeddings.weight"],
+         "emb_norm.g": sd["embeddings.LayerNorm.weight"],
+         "emb_norm.b": sd["embeddings.LayerNorm.bias"],
+         "pooler.w": sd["pooler.dense.weight"].T, "pooler.b": sd["pooler.dense.bias"]}
+    linears = (("attention.self.query", "attn", "q"), ("attention.self.key", "attn", "k"),
+               ("attention.self.value", "attn", "v"), ("attention.output.dense", "attn", "o"),
+               ("intermediate.dense", "ffn", "up"), ("output.dense", "ffn", "down"))
+    norms = (("attention.output.LayerNorm", "attn_norm"), ("output.LayerNorm", "ffn_norm"))
+    for i in range(n_layer):
+        hf, ours = f"encoder.layer.{i}.", f"blocks.{i}."
+        for name, sub, w in linears:
+            p[f"{ours}{sub}.w_{w}"] = sd[f"{hf}{name}.weight"].T
+            p[f"{ours}{sub}.b_{w}"] = sd[f"{hf}{name}.bias"]
+        for name, sub in norms:
+            p[f"{ours}{sub}.g"] = sd[f"{hf}{name}.weight"]
+            p[f"{ours}{sub}.b"] = sd[f"{hf}{name}.bias"]
+    return p
+
+
+def t5_params(sd, n_layer, n_decoder_layer):
+    """Hugging Face T5ForConditionalGeneration names -> engine names."""
+    p = {"tok_emb": sd["shared.weight"]}
+    ours_of = {"SelfAttention": "attn", "EncDecAttention": "cross_attn", "DenseReluDense": "ffn"}
+    for stack, n, subs in (("encoder", n_layer, ("SelfAttention", "DenseReluDense")),
+                           ("decoder", n_decoder_layer,
+                            ("SelfAttention", "EncDecAttention", "DenseReluDense"))):
+        for i in range(n):
+            hf, ours = f"{stack}.block.{i}.layer.", f"{stack}.blocks.{i}."
+            for j, sub in enumerate(subs):
+                name = ours_of[sub]
+                p[f"{ours}{name}_norm.g"] = sd[f"{hf}{j}.layer_norm.weight"]
+                if sub == "DenseReluDense":
+                    p[ours + "ffn.w_up"] = sd[f"{hf}{j}.{sub}.wi.weight"].T
+                    p[ours + "ffn.w_down"] = sd[f"{hf}{j}.{sub}.wo.weight"].T
+                else:
+                    for w in "qkvo":
+                        p[f"{ours}{name}.w_{w}"] = sd[f"{hf}{j}.{sub}.{w}.weight"].T
+        p[f"{stack}.blocks.0.attn.rel_bias"] = \
+            sd[f"{stack}.block.0.layer.0.SelfAttention.relative_attention_bias.weight"]
+        p[f"{stack}.final_norm.g"] = sd[f"{stack}.final_layer_norm.weight"]
+    return p
+
+
+def test_bert_encoder_matches_transformers():
+    sd, g = load_golden("bert_tiny.npz")
+    config = ModelConfig(arch="encoder", vocab_size=53, n_ctx=24, d_model=32, n_layer=2,
+                         n_head=int(g["n_head"]), d_ff=64, activation="gelu",
+                         norm_position="post", type_vocab_size=2, embedding_norm=True,
+                         final_norm=False, pooler=True, eps=1e-12)
+    p = bert_params(sd, config.n_layer)
+    assert set(p) == set(param_shapes(config))           # BertModel has exactly our arrays
+    hidden = encoder(g["input_ids"], p, config, token_type_ids=g["token_type_ids"],
+                     padding_mask=g["attention_mask"].astype(bool))
+    np.testing.assert_allclose(hidden, g["last_hidden_state"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(pool(hidden, p), g["pooler_output"], rtol=0, atol=1e-9)
+
+
+def test_t5_encoder_decoder_matches_transformers():
+    sd, g = load_golden("t5_tiny.npz")
+    d_model = 32
+    config = ModelConfig(arch="encoder-decoder", vocab_size=61, n_ctx=512, d_model=d_model,
+                         n_layer=2, n_decoder_layer=3, n_head=int(g["n_head"]),
+                         d_head=int(g["d_head"]), d_ff=48, activation="relu", norm="rmsnorm",
+                         bias=False, positional="relative", relative_buckets=8, eps=1e-6,
+                         attn_scale=1.0, output_scale=d_model**-0.5)
+    p = t5_params(sd, config.n_layer, config.decoder_layers)
+    assert set(p) == set(param_shapes(config))
+    logits = encoder_decoder(g["input_ids"], g["decoder_input_ids"], p, config,
+                             src_padding_mask=g["attention_mask"].astype(bool))
+    np.testing.assert_allclose(logits, g["logits"], rtol=0, atol=1e-9)
