@@ -94,3 +94,27 @@ def validate_view(paths: list[Path], bank_dirs: list[Path]) -> int:
     sys.stdout.write(f"ok: {files} file(s), {len(bank.questions)} question(s), "
                      f"{len(bank.topics)} topic(s)\n")
     return 0
+
+
+def formulas_view(as_json: bool) -> None:
+    import inspect
+
+    from tutor.formulas import FORMULAS
+
+    rows = []
+    for f in sorted(FORMULAS.values(), key=lambda f: f.name):
+        args = [name if p.default is inspect.Parameter.empty else f"{name}={p.default!r}"
+                for name, p in f.parameters.items()]
+        rows.append({"name": f.name, "summary": f.summary, "args": args})
+    if as_json:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} computations for answer_from", title_justify="left")
+    table.add_column("name", no_wrap=True)
+    table.add_column("arguments")
+    table.add_column("what it computes", ratio=1)
+    for r in rows:
+        table.add_row(r["name"], ", ".join(r["args"]), r["summary"])
+    console().print(table)
