@@ -174,6 +174,18 @@ def schema() -> None:
     sys.stdout.write(json.dumps(json_schema(), indent=2) + "\n")
 
 
+@app.command()
+def formulas(as_json: JsonOpt = False) -> None:
+    """List the computations numeric questions can name in `answer_from`.
+
+    Example:
+        tutor formulas
+    """
+    from tutor.views import formulas_view
+
+    formulas_view(as_json)
+
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
                                "help_option_names": []})
 def demo(
@@ -237,6 +249,7 @@ def quiz(
     Settings live in TUTOR_HOME/settings.toml (new_per_day = 10,
     desired_retention = 0.9). TUTOR_NOW=ISO8601 fixes the clock, for testing.
 
+    \b
     Example:
         tutor quiz --topic masks -n 5
         printf 'B\\n3\\nq\\n' | tutor quiz --seed 1 --json
