@@ -1,0 +1,199 @@
+"""`tutor stats` and `tutor reset`: figures from the store, computed with SQL aggregates.
+
+The review log is summed in SQLite (covering indexes on the log), and predicted
+recall for every card comes from the FSRS-6 forgetting curve applied to the stored
+stability, without building py-fsrs cards. Definitions:
+
+- *recall*: predicted probability of recall now (FSRS retrievability), over seen cards;
+- *retention (30 d)*: the share of reviews in the last 30 days of cards already
+  learned (in the review state), not crammed, that were not rated Again;
+- *lapses*: reviews of learned cards rated Again;
+- *streak*: days in a row, in UTC, with at least one review, ending today (or
+  yesterday, when there has been no review yet today);
+- *weakest*: the seen cards with the lowest recall now, then the most lapses.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tutor import scheduling
+
+
+def compute_stats(db: sqlite3.Connection | None, questions: list, now: datetime) -> dict[str, Any]:
+    """Every figure `tutor stats` shows, for these bank questions, at `now` (UTC)."""
+    in_bank = {q.id: q.topic for q in questions}
+    topics = sorted(set(in_bank.values()))
+    today = now.date()
+    month_ago = (now - timedelta(days=30)).isoformat()
+
+    cards = db.execute("SELECT question_id, stability, last_review, lapses, due, reps "
+                       "FROM cards").fetchall() if db else []
+    cards = [c for c in cards if c[0] in in_bank]
+    recall = scheduling.retrievabilities([(c[1], c[2]) for c in cards], now)
+
+    per_topic: dict[str, dict[str, Any]] = {
+        t: {"topic": t, "seen": 0, "in_bank": 0, "recall_sum": 0.0, "lapses": 0} for t in topics}
+    for topic in in_bank.values():
+        per_topic[topic]["in_bank"] += 1
+    due_by_day: dict[str, int] = {}
+    for (qid, _s, _l, lapses, due, _reps), r in zip(cards, recall, strict=True):
+        t = per_topic[in_bank[qid]]
+        t["seen"] += 1
+        t["recall_sum"] += r
+        t["lapses"] += lapses
+        day = max(due[:10], today.isoformat())  # overdue counts as due today
+        due_by_day[day] = due_by_day.get(day, 0) + 1
+
+    retention = {}
+    if db:
+        rows = db.execute(
+            "SELECT topic, count(*), sum(rating >= 2) FROM reviews "
+            "WHERE reviewed_at >= ? AND cram = 0 AND state_before = 2 GROUP BY topic",
+            (month_ago,)).fetchall()
+        retention = {t: (n, ok) for t, n, ok in rows}
+    topic_rows = []
+    for t in topics:
+        row = per_topic[t]
+        n, ok = retention.get(t, (0, 0))
+        topic_rows.append({
+            "topic": t, "seen": row["seen"], "in_bank": row["in_bank"],
+            "mean_recall": round(row["recall_sum"] / row["seen"], 4) if row["seen"] else None,
+            "lapses": row["lapses"],
+            "retention_30d": round(ok / n, 4) if n else None, "retention_reviews": n})
+
+    per_day = db.execute(
+        "SELECT substr(reviewed_at, 1, 10) AS day, count(*), coalesce(sum(elapsed_ms), 0) "
+        "FROM reviews GROUP BY day ORDER BY day").fetchall() if db else []
+    counts = {d: n for d, n, _ms in per_day}
+    study_ms = sum(ms for _d, _n, ms in per_day)
+
+    streak = 0
+    day = today if today.isoformat() in counts else today - timedelta(days=1)
+    while day.isoformat() in counts:
+        streak += 1
+        day -= timedelta(days=1)
+
+    order = sorted(range(len(cards)), key=lambda i: (recall[i], -cards[i][3], cards[i][0]))
+    weakest = [{"id": cards[i][0], "topic": in_bank[cards[i][0]],
+                "recall": round(recall[i], 4), "lapses": cards[i][3], "reviews": cards[i][5]}
+               for i in order[:10]]
+
+    return {
+        "now": now.isoformat(),
+        "topics": topic_rows,
+        "seen": len(cards), "in_bank": len(in_bank),
+        "due_today": due_by_day.get(today.isoformat(), 0),
+        "forecast": [{"date": (today + timedelta(days=d)).isoformat(),
+                      "due": due_by_day.get((today + timedelta(days=d)).isoformat(), 0)}
+                     for d in range(1, 8)],
+        "streak_days": streak,
+        "study_seconds": round(study_ms / 1000, 1),
+        "total_reviews": sum(counts.values()),
+        "weakest": weakest,
+        "reviews_per_day": [{"date": (today - timedelta(days=d)).isoformat(),
+                             "reviews": counts.get((today - timedelta(days=d)).isoformat(), 0)}
+                            for d in range(29, -1, -1)],
+    }
+
+
+def stats_view(bank, topics: list[str], as_json: bool, now: datetime | None) -> None:
+    from tutor.quiz import _check_topics
+    from tutor.store import Store, db_path, store_error
+    from tutor.ui import print_json
+
+    _check_topics(bank, topics)
+    now = now or datetime.now(UTC)
+    questions = bank.select(topics=topics)
+    path = db_path()
+    store = Store(path) if path.exists() else None
+    try:
+        data = compute_stats(store.db if store else None, questions, now)
+    except sqlite3.Error as e:
+        raise store_error(path, e) from None
+    finally:
+        if store:
+            store.close()
+    if as_json:
+        print_json(data)
+        return
+    _render(data)
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.0%}"
+
+
+def _render(data: dict) -> None:
+    from rich.table import Table
+
+    from tutor.ui import console
+
+    out = console()
+    table = Table(title=f"{data['seen']} of {data['in_bank']} cards seen, "
+                        f"{data['total_reviews']} reviews", title_justify="left")
+    for name, justify in (("topic", "left"), ("seen", "right"), ("recall now", "right"),
+                          ("lapses", "right"), ("retention 30 d", "right")):
+        table.add_column(name, justify=justify)
+    for t in data["topics"]:
+        retention = (f"{_pct(t['retention_30d'])} of {t['retention_reviews']}"
+                     if t["retention_reviews"] else "-")
+        table.add_row(t["topic"], f"{t['seen']}/{t['in_bank']}", _pct(t["mean_recall"]),
+                      str(t["lapses"]), retention)
+    out.print(table)
+    forecast = "  ".join(f"{f['date'][5:]}: {f['due']}" for f in data["forecast"])
+    hours, rest = divmod(int(data["study_seconds"]), 3600)
+    out.print(f"Due today: [bold]{data['due_today']}[/]   next 7 days: {forecast}")
+    out.print(f"Streak: {data['streak_days']} days   study time: {hours} h {rest // 60:02d} min")
+    out.print(_chart(data["reviews_per_day"]))
+    if data["weakest"]:
+        weak = Table(title="Weakest questions", title_justify="left")
+        for name in ("id", "recall", "lapses", "reviews"):
+            weak.add_column(name, justify="left" if name == "id" else "right")
+        for w in data["weakest"]:
+            weak.add_row(w["id"], _pct(w["recall"]), str(w["lapses"]), str(w["reviews"]))
+        out.print(weak)
+    else:
+        out.print("No reviews yet: start with `tutor quiz`.")
+
+
+_BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def _chart(days: list[dict]) -> str:
+    """Reviews per day as a two-row bar chart of eighth blocks."""
+    peak = max((d["reviews"] for d in days), default=0)
+    if not peak:
+        return "Reviews per day (30 days): none"
+    top, bottom = [], []
+    for d in days:
+        eighths = round(16 * d["reviews"] / peak)
+        bottom.append(_BLOCKS[min(8, eighths)])
+        top.append(_BLOCKS[max(0, eighths - 8)])
+    pad = " " * 6
+    first, last = days[0]["date"][5:], days[-1]["date"][5:]
+    return (f"Reviews per day, last 30 days (peak {peak})\n{pad}[cyan]{''.join(top)}[/]\n"
+            f"{pad}[cyan]{''.join(bottom)}[/]\n{pad}{first}{' ' * (len(days) - 10)}{last}")
+
+
+def reset_view(yes: bool, now: datetime | None = None) -> None:
+    from tutor.store import db_path, reset
+    from tutor.ui import console
+
+    out = console()
+    path = db_path()
+    if not path.exists():
+        out.print(f"No progress store at {path}; nothing to reset.")
+        return
+    if not yes:
+        sys.stdout.write(f"Move all progress in {path} to a backup and start afresh? [y/N] ")
+        sys.stdout.flush()
+        answer = sys.stdin.readline().strip().lower()
+        if answer not in ("y", "yes"):
+            out.print("Nothing changed.")
+            return
+    backup = reset(now or datetime.now(UTC))
+    out.print(f"Progress moved to {backup}; rename it back to {path.name} to restore it.")
