@@ -1,0 +1,187 @@
+"""kv-cache: generation with and without a KV cache gives the same tokens for less work.
+
+A small random GPT-2 (width `--d-model`, `--layers` blocks, 256-token
+vocabulary, float32) generates `--new-tokens` tokens greedily twice: once
+recomputing the whole sequence every step, once feeding only the newest token
+and reusing the cached keys and values. Both runs are timed step by step, so
+the time to generate the first t tokens, and the speed-up, come from the same
+two runs. The cache-size table is arithmetic for the real presets:
+2 (K and V) x batch x tokens x layers x KV heads x head width x bytes.
+
+JSON keys:
+- `model`: {d_model, n_layer, n_head, vocab_size, prompt_len, new_tokens};
+- `tokens`: the greedy tokens (cached run); `same_tokens`: cached == recomputed;
+  `max_logit_diff`: largest |logit difference| over all steps;
+- `timing`: [{tokens, cached_s, uncached_s, speedup}] cumulative seconds
+  after that many new tokens (measured; varies run to run); `speedup`: at the end;
+- `cache_nbytes`: bytes the engine's cache holds for the small model;
+  `cache_formula_bytes`: the formula for the same model (float32);
+- `preset`, `context`, `bytes_per`, `cache_bytes`: the chosen preset's cache;
+- `presets`: [{name, n_layer, n_head, n_kv_head, head_dim, bytes, mha_bytes, saving}]
+  for every preset that generates (saving = mha_bytes / bytes, GQA's gain);
+- `takeaway`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+PROMPT_LEN = 8
+VOCAB = 256
+FLOP_BUDGET = 1e10      # matmul FLOPs of the recomputing run; ~5x the defaults
+
+
+def _heads(d_model: int) -> int:
+    return next(h for h in (4, 2, 1) if d_model % h == 0)
+
+
+def _recompute_flops(d_model: int, layers: int, new_tokens: int) -> float:
+    """Matmul FLOPs of generating without a cache: every step reruns the prefix."""
+    per_token = 24 * layers * d_model ** 2 + 2 * d_model * VOCAB
+    return per_token * sum(PROMPT_LEN + t for t in range(new_tokens))
+
+
+def check(p) -> str | None:
+    from engine.config import preset
+
+    if preset(p.preset).arch == "encoder":
+        return (f"--preset {p.preset} is an encoder: it reads the whole input at once and has "
+                "no KV cache; choose a decoder such as llama-2-7b")
+    if _recompute_flops(p.d_model, p.layers, p.new_tokens) > FLOP_BUDGET:
+        most = max((t for t in range(1, p.new_tokens)
+                    if _recompute_flops(p.d_model, p.layers, t) <= FLOP_BUDGET), default=0)
+        if most == 0:
+            return (f"--d-model {p.d_model} with --layers {p.layers} is too large to time "
+                    "here; use a smaller --d-model or fewer --layers")
+        return (f"--new-tokens {p.new_tokens} at --d-model {p.d_model} and --layers {p.layers} "
+                f"would take too long without the cache here; the largest allowed is {most}")
+    return None
+
+
+def _generate(model, prompt, steps: int, use_cache: bool, progress, description: str):
+    """Greedy tokens, each step's last logits, the cumulative time per step, and the cache."""
+    import numpy as np
+
+    cache = model.new_cache(prompt.shape[-1] + steps) if use_cache else None
+    ids, step_input = prompt, prompt
+    tokens, logits, times = [], [], []
+    start = time.perf_counter()
+    for _ in progress(range(steps), total=steps, description=description):
+        out = model(step_input if use_cache else ids, cache=cache)[0, -1]   # (vocab,)
+        token = int(np.argmax(out))
+        tokens.append(token)
+        logits.append(out)
+        ids = np.concatenate([ids, [[token]]], axis=-1)
+        step_input = np.array([[token]])
+        times.append(time.perf_counter() - start)
+    return tokens, np.stack(logits), times, cache
+
+
+def compute(p, rng, progress) -> dict:
+    import numpy as np
+
+    from engine.accounting import kv_cache_bytes
+    from engine.config import PRESETS, preset
+    from engine.gpt2 import GPT2, gpt2_config
+
+    steps = p.new_tokens
+    config = gpt2_config(vocab_size=VOCAB, n_ctx=PROMPT_LEN + steps, d_model=p.d_model,
+                         n_layer=p.layers, n_head=_heads(p.d_model))
+    model = GPT2.from_config(config, rng, dtype=np.float32)
+    prompt = rng.integers(0, VOCAB, size=(1, PROMPT_LEN))
+    _generate(model, prompt, min(2, steps), True, lambda x, **_: x, "")   # warm up
+
+    cached, cached_logits, cached_t, cache = _generate(model, prompt, steps, True, progress,
+                                                       "with the cache")
+    plain, plain_logits, plain_t, _ = _generate(model, prompt, steps, False, progress,
+                                                "recomputing")
+    checkpoints = sorted({min(2 ** i, steps) for i in range(int(math.log2(steps)) + 1)} | {steps})
+    timing = [{"tokens": t, "cached_s": cached_t[t - 1], "uncached_s": plain_t[t - 1],
+               "speedup": plain_t[t - 1] / cached_t[t - 1]} for t in checkpoints]
+
+    total_len = PROMPT_LEN + steps
+    chosen = preset(p.preset)
+    presets = []
+    for name, c in PRESETS.items():
+        if c.arch == "encoder":
+            continue
+        size = kv_cache_bytes(c, 1, p.context, p.bytes_per)
+        mha = kv_cache_bytes(c.replace(n_kv_head=None), 1, p.context, p.bytes_per)
+        layers = c.decoder_layers if c.arch == "encoder-decoder" else c.n_layer
+        presets.append({"name": name, "n_layer": layers, "n_head": c.n_head,
+                        "n_kv_head": c.kv_heads, "head_dim": c.head_dim, "bytes": size,
+                        "mha_bytes": mha, "saving": mha / size})
+    cache_bytes = kv_cache_bytes(chosen, 1, p.context, p.bytes_per)
+    same = cached == plain
+    gqa = [r for r in presets if r["saving"] > 1]
+    gqa_text = ("; grouped-query attention cuts it " + ", ".join(
+        f"{r['saving']:.0f}x for {r['name']}" for r in gqa) if gqa else "")
+    takeaway = (
+        f"The cache {'changes no token' if same else 'CHANGED THE TOKENS'} "
+        f"(max logit difference {float(np.max(np.abs(cached_logits - plain_logits))):.1e}) "
+        f"and made {steps} tokens {timing[-1]['speedup']:.1f}x faster here. It costs memory: "
+        f"{p.preset} holds {_gib(cache_bytes)} for {p.context:,} tokens at "
+        f"{p.bytes_per} bytes{gqa_text}.")
+    return {
+        "model": {"d_model": p.d_model, "n_layer": p.layers, "n_head": config.n_head,
+                  "vocab_size": VOCAB, "prompt_len": PROMPT_LEN, "new_tokens": steps},
+        "tokens": cached,
+        "same_tokens": same,
+        "max_logit_diff": float(np.max(np.abs(cached_logits - plain_logits))),
+        "timing": timing,
+        "speedup": timing[-1]["speedup"],
+        "cache_nbytes": cache.nbytes,
+        "cache_formula_bytes": kv_cache_bytes(config, 1, total_len, 4),
+        "preset": p.preset,
+        "context": p.context,
+        "bytes_per": p.bytes_per,
+        "cache_bytes": cache_bytes,
+        "chosen": {"n_layer": chosen.decoder_layers if chosen.arch == "encoder-decoder"
+                   else chosen.n_layer, "n_kv_head": chosen.kv_heads,
+                   "head_dim": chosen.head_dim},
+        "presets": presets,
+        "takeaway": takeaway,
+    }
+
+
+def _gib(n: float) -> str:
+    from tutor.demos._viz import human_bytes
+
+    return human_bytes(n)
+
+
+def render(result: dict):
+    from rich.text import Text
+
+    from tutor.demos import _viz
+
+    m = result["model"]
+    same = Text(
+        f"Random GPT-2: d={m['d_model']}, {m['n_layer']} layers, {m['n_head']} heads, "
+        f"prompt {m['prompt_len']} + {m['new_tokens']} greedy tokens.\n"
+        f"Same tokens with and without the cache: {'yes' if result['same_tokens'] else 'NO'}; "
+        f"max |logit diff| = {result['max_logit_diff']:.1e}.\n"
+        f"Engine cache for it: {result['cache_nbytes']:,} bytes; formula: "
+        f"{result['cache_formula_bytes']:,}.")
+    timing = _viz.table(("new tokens", "cached", "recompute", "speed-up"), [
+        (f"{t['tokens']}", f"{1e3 * t['cached_s']:.1f} ms", f"{1e3 * t['uncached_s']:.1f} ms",
+         f"{t['speedup']:.1f}x") for t in result["timing"]], title="measured, cumulative")
+    plot = None
+    if len(result["timing"]) >= 3:
+        xs = [t["tokens"] for t in result["timing"]]
+        plot = _viz.line_plot({"recompute": (xs, [1e3 * t["uncached_s"] for t in result["timing"]]),
+                               "cached": (xs, [1e3 * t["cached_s"] for t in result["timing"]])},
+                              title="ms to generate t tokens", xlabel="t", width=54, height=12)
+    c = result["chosen"]
+    formula = Text(
+        f"{result['preset']}, {result['context']:,} tokens: 2 x {result['context']:,} x "
+        f"{c['n_layer']} layers x {c['n_kv_head']} KV heads x {c['head_dim']} x "
+        f"{result['bytes_per']} B = {result['cache_bytes']:,} B = "
+        f"{_gib(result['cache_bytes'])}", style="bold")
+    sizes = _viz.table(("model", "q/kv heads", "KV cache", "GQA saves"), [
+        (r["name"], f"{r['n_head']}/{r['n_kv_head']}", _gib(r["bytes"]),
+         f"{r['saving']:.0f}x" if r["saving"] > 1 else "-") for r in result["presets"]],
+        title=f"batch 1, {result['context']:,} tokens, {result['bytes_per']} bytes each")
+    return _viz.view("KV cache", same, timing, plot, formula, sizes,
+                     takeaway=result["takeaway"])
