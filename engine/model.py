@@ -553,6 +553,9 @@ def decoder(ids: np.ndarray, params: Params, config: ModelConfig, cache: KVCache
     cache.length, ..., and the cache advances by n. return_hidden/return_attention
     return a ModelOutput instead of the bare logits.
     """
+    if config.arch != "decoder":
+        raise ValueError(f"arch={config.arch!r}; decoder() runs decoder-only models "
+                         "(use encoder_decoder for an encoder-decoder)")
     ids = np.asarray(ids)
     if ids.ndim < 1 or ids.shape[-1] < 1:
         raise ValueError(f"ids of shape {ids.shape} must have at least one token")
@@ -574,18 +577,24 @@ def decoder(ids: np.ndarray, params: Params, config: ModelConfig, cache: KVCache
 def encoder(ids: np.ndarray, params: Params, config: ModelConfig, *,
             token_type_ids: np.ndarray | None = None, padding_mask: np.ndarray | None = None,
             norm_position: str | None = None, return_hidden: bool = False,
-            return_attention: bool = False, _stack_name: str = ""):
+            return_attention: bool = False, stack: str | None = None):
     """Bidirectional encoder: ids (..., n) -> hidden states (..., n, d).
 
     padding_mask (..., n), True = real token, keeps padding out of every key set.
+    stack: the parameter prefix; defaults to "" for an encoder and "encoder." for
+    the encoder of an encoder-decoder.
     """
+    if config.arch == "decoder":
+        raise ValueError("arch='decoder' has no encoder; use decoder()")
+    if stack is None:
+        stack = "encoder." if config.arch == "encoder-decoder" else ""
     ids = np.asarray(ids)
     n = ids.shape[-1]
     pos = np.arange(n)
-    x = _embed(ids, params, _stack_name, config, pos, token_type_ids)
-    bias = _position_bias(params, _stack_name, config, pos, pos, True, x.dtype)
+    x = _embed(ids, params, stack, config, pos, token_type_ids)
+    bias = _position_bias(params, stack, config, pos, pos, True, x.dtype)
     mask = combine_masks(_padding_mask(padding_mask), bias)
-    x, hidden, attn = _stack(x, params, _stack_name, config, config.n_layer,
+    x, hidden, attn = _stack(x, params, stack, config, config.n_layer,
                              norm_position=norm_position, attn_mask=mask, is_causal=False,
                              positions=pos, cache=None, return_hidden=return_hidden,
                              return_attention=return_attention)
@@ -610,7 +619,7 @@ def encoder_decoder(src_ids: np.ndarray, tgt_ids: np.ndarray, params: Params,
     if config.arch != "encoder-decoder":
         raise ValueError(f"arch={config.arch!r}; encoder_decoder needs 'encoder-decoder'")
     memory = encoder(src_ids, params, config, padding_mask=src_padding_mask,
-                     norm_position=norm_position, _stack_name="encoder.")
+                     norm_position=norm_position)
     tgt_ids = np.asarray(tgt_ids)
     pos = np.arange(tgt_ids.shape[-1])
     x = _embed(tgt_ids, params, "decoder.", config, pos)

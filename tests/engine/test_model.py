@@ -500,3 +500,15 @@ def test_t5_encoder_decoder_matches_transformers():
     logits = encoder_decoder(g["input_ids"], g["decoder_input_ids"], p, config,
                              src_padding_mask=g["attention_mask"].astype(bool))
     np.testing.assert_allclose(logits, g["logits"], rtol=0, atol=1e-9)
+
+
+def test_models_refuse_the_wrong_architecture():
+    gpt, p = params_for("gpt2")
+    t5, q = params_for("t5")
+    with pytest.raises(ValueError, match="encoder_decoder"):
+        decoder(np.array([1, 2]), q, t5)
+    with pytest.raises(ValueError, match="no encoder"):
+        encoder(np.array([1, 2]), p, gpt)
+    # the encoder of an encoder-decoder runs on its own, from the "encoder." parameters
+    memory = encoder(np.array([1, 2, 3]), q, t5)
+    assert memory.shape == (3, t5.d_model)
