@@ -153,3 +153,21 @@ def mini_heatmap(matrix, title: str | None = None, vmin: float | None = None,
     rows = [Text(title, style="bold")] if title else []
     rows += [Text("".join(row)) for row in cells]
     return Group(*rows)
+
+
+_QUADRANTS = " ▘▝▀▖▌▞▛▗▚▐▜▄▙▟█"
+
+
+def quadrant_mask(matrix, title: str | None = None) -> Group:
+    """A bool matrix at 2x2 cells per character (quadrant blocks), exact and compact."""
+    import numpy as np
+
+    m = np.asarray(matrix, dtype=bool)
+    rows, cols = m.shape
+    padded = np.zeros((rows + rows % 2, cols + cols % 2), dtype=bool)
+    padded[:rows, :cols] = m
+    code = (padded[0::2, 0::2] * 1 + padded[0::2, 1::2] * 2
+            + padded[1::2, 0::2] * 4 + padded[1::2, 1::2] * 8)
+    lines = [Text(title, style="bold")] if title else []
+    lines += [Text("".join(_QUADRANTS[c] for c in row)) for row in code]
+    return Group(*lines)
