@@ -17,7 +17,20 @@ _EXPORTS = {
     # config
     "ModelConfig": "config", "PRESETS": "config", "preset": "config",
     # attention
-    "scaled_dot_product_attention": "attention",
+    "scaled_dot_product_attention": "attention", "causal_mask": "attention",
+    "padding_mask": "attention", "sliding_window_mask": "attention",
+    "global_window_mask": "attention", "strided_mask": "attention",
+    "additive_attention": "attention",
+    # efficient attention
+    "flash_attention": "efficient", "linear_attention": "efficient",
+    "performer_features": "efficient", "performer_omega": "efficient",
+    "performer_attention": "efficient", "linformer_attention": "efficient",
+    "linformer_projections": "efficient", "attention_cost": "efficient",
+    "AttentionCost": "efficient",
+    # positional encodings
+    "sinusoidal_positions": "positional", "sinusoidal_shift_matrix": "positional",
+    "learned_positions": "positional", "rope": "positional", "rope_angles": "positional",
+    "alibi_slopes": "positional", "alibi_bias": "positional",
     # models
     "GPT2": "gpt2", "gpt2_config": "gpt2",
     "param_shapes": "model", "init_params": "model", "ffn": "model",
