@@ -29,6 +29,19 @@ class _Group(TyperGroup):
             message = str(e).replace("\n", " ")
             sys.stderr.write(f"error: {message}\n")
             raise typer.Exit(e.exit_code) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt, EOFError):
+            raise
+        except Exception as e:  # a bug, not bad input: one line, unless debugging
+            if os.environ.get("TUTOR_DEBUG") or _is_click_error(e):
+                raise
+            sys.stderr.write(f"error: internal error ({type(e).__name__}: {e}); "
+                             "rerun with TUTOR_DEBUG=1 for the traceback and report it\n")
+            raise typer.Exit(1) from None
+
+
+def _is_click_error(e: Exception) -> bool:
+    # usage errors from the bundled click are shown by click itself (exit 2)
+    return type(e).__module__.startswith("typer")
 
 
 app = typer.Typer(
@@ -310,6 +323,52 @@ def reset(
     from tutor.stats import reset_view
 
     reset_view(yes)
+
+
+export_app = typer.Typer(cls=_Group, no_args_is_help=True, rich_markup_mode=None,
+                         help="Export the bank: an Anki deck, a Markdown study guide, or JSON.")
+app.add_typer(export_app, name="export")
+OutOpt = Annotated[Path, typer.Option("--output", "-o", help="File to write.")]
+
+
+@export_app.command("anki")
+def export_anki(output: OutOpt, topic: TopicOpt = None, tag: TagOpt = None) -> None:
+    """Write an Anki deck (.apkg): one subdeck per topic; re-imports update notes.
+
+    Example:
+        tutor export anki -o transformers.apkg --topic masks
+    """
+    from tutor.export_cli import export
+
+    export("anki", _load_bank(), output, topic or [], tag or [])
+
+
+@export_app.command("markdown")
+def export_markdown(output: OutOpt, topic: TopicOpt = None, tag: TagOpt = None) -> None:
+    """Write a printable Markdown study guide with answers and demo figures.
+
+    Example:
+        tutor export markdown -o study-guide.md
+    """
+    from tutor.export_cli import export
+
+    export("markdown", _load_bank(), output, topic or [], tag or [])
+
+
+@export_app.command("json")
+def export_json(
+    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                help="File to write (default: stdout).")] = None,
+    topic: TopicOpt = None, tag: TagOpt = None,
+) -> None:
+    """Print the bank as JSON: {"files": [question files valid against `tutor schema`]}.
+
+    Example:
+        tutor export json --topic masks > masks.json
+    """
+    from tutor.export_cli import export
+
+    export("json", _load_bank(), output, topic or [], tag or [])
 
 
 def main() -> None:
