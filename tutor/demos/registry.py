@@ -173,7 +173,7 @@ _DEMOS = [
                  Param("temperature", float, 0.8, "Sampling temperature.", 0.05, 5.0),
                  Param("top_k", int, 5, "k for top-k.", 1, 1000),
                  Param("top_p", float, 0.9, "p for nucleus sampling.", 0.01, 1.0),
-                 Param("steps", int, 24, "Tokens to generate.", 1, 200),
+                 Param("steps", int, 40, "Tokens to generate.", 1, 200),
              )),
     DemoInfo("tokenization", "Byte-level BPE trained live: vocabulary size against cost",
              ("tokenization",), aliases=("bpe", "vocab", "tokens"), params=(

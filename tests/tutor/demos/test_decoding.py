@@ -1,0 +1,108 @@
+"""decoding demo: each filter against a brute-force construction from the same logits."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from tutor.cli import app
+from tutor.demos import DEMOS, compute, prepare, render
+from tutor.demos.decoding import build_model, loop, repeat_rate
+
+
+def run(**args) -> dict:
+    info = DEMOS["decoding"]
+    return compute(info, prepare(info, args))
+
+
+def softmax(x):
+    e = np.exp(x - np.max(x))
+    return e / e.sum()
+
+
+@pytest.fixture(scope="module")
+def result():
+    out = CliRunner().invoke(app, ["demo", "decoding", "--json", "--seed", "3", "--top-k", "7",
+                                   "--top-p", "0.8", "--temperature", "0.7"])
+    assert out.exit_code == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_top_k_keeps_exactly_k_renormalised(result):
+    logits = np.array(result["logits"])
+    keep = np.argsort(-logits)[:7]
+    expected = np.zeros_like(logits)
+    expected[keep] = softmax(logits)[keep] / softmax(logits)[keep].sum()
+    got = np.array(result["methods"]["top_k"]["probs"])
+    assert result["methods"]["top_k"]["kept"] == 7
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_top_p_keeps_the_smallest_prefix_reaching_p(result):
+    probs = softmax(np.array(result["logits"]))
+    order = np.argsort(-probs)
+    # brute force: the first prefix length m whose mass reaches p
+    m = next(m for m in range(1, len(probs) + 1) if probs[order[:m]].sum() >= 0.8)
+    assert probs[order[:m - 1]].sum() < 0.8
+    expected = np.zeros_like(probs)
+    expected[order[:m]] = probs[order[:m]] / probs[order[:m]].sum()
+    got = np.array(result["methods"]["top_p"]["probs"])
+    assert result["methods"]["top_p"]["kept"] == m
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_temperature_scales_logits_and_tends_to_greedy(result):
+    logits = np.array(result["logits"])
+    np.testing.assert_allclose(result["methods"]["temperature"]["probs"],
+                               softmax(logits / 0.7), rtol=1e-9)
+    greedy = int(np.argmax(logits))
+    assert result["greedy_token"] == greedy
+    assert result["methods"]["greedy"]["probs"][greedy] == 1.0
+    assert result["methods"]["greedy"]["kept"] == 1
+    sweep = result["temperature_sweep"]
+    assert [s["temperature"] for s in sweep] == sorted((s["temperature"] for s in sweep),
+                                                       reverse=True)
+    top = [s["top_prob"] for s in sweep]
+    assert top == sorted(top) and top[-1] > 0.999
+    assert sweep[-1]["argmax"] == greedy
+    entropy = -sum(p * np.log2(p) for p in softmax(logits) if p > 0)
+    assert next(s for s in sweep if s["temperature"] == 1.0)["entropy_bits"] == \
+        pytest.approx(entropy)
+
+
+def test_greedy_continuation_is_the_argmax_path_recomputed():
+    r = run(seed=0, steps=20)
+    model, prompt = build_model(np.random.default_rng(0), 20)
+    ids = prompt
+    for _ in range(20):                       # no cache: the full sequence every step
+        ids = np.concatenate([ids, [[int(np.argmax(model(ids)[0, -1]))]]], axis=-1)
+    assert r["methods"]["greedy"]["continuation_ids"] == ids[0, prompt.shape[-1]:].tolist()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_greedy_repeats_more_than_sampling(seed):
+    m = run(seed=seed)["methods"]
+    greedy = m["greedy"]["repeat_rate"]
+    assert greedy == repeat_rate(m["greedy"]["continuation_ids"])
+    assert greedy > 0.1
+    assert all(greedy > m[k]["repeat_rate"] for k in ("temperature", "top_k", "top_p"))
+
+
+def test_repetition_measures_on_hand_made_sequences():
+    assert repeat_rate([1, 2, 3, 4, 5, 6]) == 0.0
+    # 4-grams of 1 2 3 1 2 3 1 2: (123 1)(231 2)(312 3)(123 1)(231 2) -> 2 of 5 seen before
+    assert repeat_rate([1, 2, 3, 1, 2, 3, 1, 2]) == pytest.approx(2 / 5)
+    assert loop([9, 8, 1, 2, 3, 1, 2, 3, 1, 2, 3]) == (3, 2)
+    assert loop([5, 7, 7, 7]) == (1, 1)
+    assert loop([1, 2, 3, 4]) == (None, None)
+
+
+def test_renders_within_60_columns(result):
+    out = io.StringIO()
+    Console(width=60, file=out, color_system=None).print(render(DEMOS["decoding"], result))
+    lines = out.getvalue().splitlines()
+    assert max(map(len, lines)) <= 60
+    assert any("Takeaway" in line for line in lines)
