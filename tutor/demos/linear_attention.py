@@ -1,0 +1,170 @@
+"""Linear attention: (QK^T)V against Q(K^T V), and the Performer and Linformer approximations.
+
+Without the softmax, attention is a product of three matrices, and matrix
+products are associative: (phi(Q) phi(K)^T) V costs 2n^2 d + 2n^2 d FLOPs and
+an n x n matrix, while phi(Q) (phi(K)^T V) costs 4 n d^2 and a d x d matrix.
+The softmax breaks that; Performer restores it with random features whose dot
+products estimate exp(q.k) (error falling like 1/sqrt(features)), and Linformer
+compresses the n keys and values to k rows (exact at k = n).
+
+The sequence is smooth (each dimension a normalised random walk), as nearby
+tokens tend to be; Linformer's compression relies on that. Linformer is shown
+with mean-pooling projections (rows average n/k consecutive tokens) and with
+the untrained random projections it starts from; the paper learns E and F.
+
+JSON keys:
+    n, d: sequence length and head width.
+    flops: {"quadratic": 4 n^2 d, "linear": 4 n d^2} at n; crossover_n: n = d.
+    associativity_max_diff: max |(phi(Q)phi(K)^T)V - phi(Q)(phi(K)^T V)| / max |output|.
+    normalised_max_diff: engine linear_attention against the same kernel normalised by hand.
+    timing: list of {n, quadratic_seconds, linear_seconds} (measured; best of 3, which
+        is least disturbed by other work on the machine).
+    performer: list of {features, error} (relative Frobenius error vs softmax attention,
+        mean over `SEEDS` draws of the features).
+    linformer: list of {rank, error_pooled, error_random}.
+    takeaway: the conclusion, with the numbers.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+SEEDS = 2
+QK_SCALE = 0.5
+TIMING_SIZES = (256, 1024, 2048)
+REPEATS = 3
+
+
+def check(p) -> str | None:
+    big = [r for r in p.ranks if r > p.n]
+    if big:
+        return f"--ranks {big[0]} exceeds --n {p.n}; the largest allowed rank is {p.n}"
+    if p.n * max(p.features) > 2**25:
+        return (f"--features {max(p.features)} with --n {p.n} needs an n x features matrix "
+                f"of {p.n * max(p.features):,} numbers; the largest allowed is "
+                f"{2**25 // p.n}")
+    return None
+
+
+def smooth(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    """Each column a random walk, centred and scaled to unit variance.  -> (n, d)"""
+    w = np.cumsum(rng.standard_normal((n, d)), axis=0)
+    w -= w.mean(0)
+    return w / w.std(0)
+
+
+def pooling(n: int, rank: int) -> np.ndarray:
+    """(rank, n): row r averages the r-th of `rank` consecutive segments."""
+    e = np.zeros((rank, n))
+    for r, seg in enumerate(np.array_split(np.arange(n), rank)):
+        e[r, seg] = 1.0 / len(seg)
+    return e
+
+
+def _best_time(fn) -> float:
+    times = []
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.min(times))
+
+
+def _rel(a, b) -> float:
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+def compute(p, rng: np.random.Generator, progress) -> dict:
+    from engine.attention import scaled_dot_product_attention
+    from engine.efficient import (
+        FEATURE_MAPS,
+        linear_attention,
+        linformer_attention,
+        linformer_projections,
+        performer_attention,
+    )
+
+    n, d = p.n, p.d
+    phi = FEATURE_MAPS["elu1"]
+    q, k = QK_SCALE * smooth(rng, n, d), QK_SCALE * smooth(rng, n, d)
+    v = smooth(rng, n, d)
+    fq, fk = phi(q), phi(k)
+    quad = (fq @ fk.T) @ v                                   # (n, n) then (n, d)
+    lin = fq @ (fk.T @ v)                                    # (d, d) then (n, d)
+    assoc = float(np.max(np.abs(quad - lin)) / np.max(np.abs(quad)))
+    kernel = fq @ fk.T
+    by_hand = (kernel / kernel.sum(1, keepdims=True)) @ v
+    normalised = float(np.max(np.abs(linear_attention(q, k, v) - by_hand)))
+
+    timing = []
+    sizes = sorted({*TIMING_SIZES, n})
+    for m in progress(sizes, total=len(sizes), description="timing"):
+        a, b, c = (rng.standard_normal((m, d)) for _ in range(3))
+        timing.append({"n": m, "quadratic_seconds": _best_time(lambda a=a, b=b, c=c:
+                                                                  (a @ b.T) @ c),
+                       "linear_seconds": _best_time(lambda a=a, b=b, c=c: a @ (b.T @ c))})
+
+    exact = scaled_dot_product_attention(q, k, v)
+    performer = []
+    for m in progress(p.features, total=len(p.features), description="Performer"):
+        errs = [_rel(performer_attention(q, k, v, m, np.random.default_rng([p.seed, s, m])),
+                     exact) for s in range(SEEDS)]
+        performer.append({"features": m, "error": float(np.mean(errs))})
+    linformer = []
+    for r in p.ranks:
+        e_pool = pooling(n, r)
+        errs = []
+        for s in range(SEEDS):
+            e, f = linformer_projections(n, r, np.random.default_rng([p.seed, s, r]))
+            errs.append(_rel(linformer_attention(q, k, v, e, f), exact))
+        linformer.append({"rank": r, "error_pooled": _rel(
+            linformer_attention(q, k, v, e_pool, e_pool), exact),
+            "error_random": float(np.mean(errs))})
+
+    big = timing[-1]
+    pf, lf = performer, linformer
+    takeaway = (f"Same result either way (diff {assoc:.0e}), but Q(K^T V) costs 4nd^2 "
+                f"instead of 4n^2 d: {4 * n * n * d / (4 * n * d * d):.0f}x fewer FLOPs at "
+                f"n = {n}, and {big['quadratic_seconds'] / big['linear_seconds']:.0f}x faster "
+                f"at n = {big['n']}. The softmax needs approximating: Performer's error falls "
+                f"{pf[0]['error']:.2f} -> {pf[-1]['error']:.2f} from {pf[0]['features']} to "
+                f"{pf[-1]['features']} features, Linformer's {lf[0]['error_pooled']:.3f} -> "
+                f"{lf[-1]['error_pooled']:.3f} from rank {lf[0]['rank']} to {lf[-1]['rank']}.")
+    return {
+        "n": n, "d": d, "flops": {"quadratic": 4 * n * n * d, "linear": 4 * n * d * d},
+        "crossover_n": d,
+        "associativity_max_diff": assoc, "normalised_max_diff": normalised,
+        "timing": timing, "performer": performer, "linformer": linformer,
+        "takeaway": takeaway,
+    }
+
+
+def render(result: dict):
+    from tutor.demos import _viz
+
+    n, d = result["n"], result["d"]
+    cost = _viz.table(
+        ["n", "(QK^T)V FLOPs", "Q(K^T V) FLOPs", "ms quad/lin"],
+        [[str(t["n"]), _viz.fmt(4 * t["n"] ** 2 * d), _viz.fmt(4 * t["n"] * d * d),
+          f"{t['quadratic_seconds'] * 1e3:.2f} / {t['linear_seconds'] * 1e3:.2f}"]
+         for t in result["timing"]],
+        title=f"Cost, d = {d}: 4n^2 d vs 4nd^2 (equal at n = d)")
+    same = _viz.Text(f"associativity: max relative diff {result['associativity_max_diff']:.1e};"
+                     f" engine linear_attention vs normalised kernel "
+                     f"{result['normalised_max_diff']:.1e}")
+    perf = _viz.table(["features", "error"],
+                      [[str(r["features"]), f"{r['error']:.3f}"] for r in result["performer"]],
+                      title="Performer vs softmax (rel. error)")
+    lin = _viz.table(["rank", "pooled E=F", "random E,F"],
+                     [[str(r["rank"]), f"{r['error_pooled']:.4f}", f"{r['error_random']:.2f}"]
+                      for r in result["linformer"]],
+                     title="Linformer vs softmax (rel. error)")
+    plot = _viz.line_plot(
+        {"Performer": ([r["features"] for r in result["performer"]],
+                       [r["error"] for r in result["performer"]])},
+        title=f"Performer error vs features (n = {n})", logx=True, logy=True,
+        width=54, height=10)
+    return _viz.view("linear attention, Performer, Linformer", cost, same, perf, plot, lin,
+                     takeaway=result["takeaway"])
