@@ -1,0 +1,88 @@
+"""Building blocks against math-module and hand-written references, plus properties."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from engine.functional import (
+    _erf,
+    gelu,
+    layer_norm,
+    log_softmax,
+    rms_norm,
+    silu,
+    softmax,
+)
+
+finite = st.floats(-50, 50, allow_nan=False, width=64)
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 9)), elements=finite),
+       st.floats(-100, 100))
+def test_softmax_rows_sum_to_one_and_shift_invariant(x, c):
+    p = softmax(x)
+    np.testing.assert_allclose(p.sum(-1), 1.0, rtol=1e-12)
+    assert np.all(p >= 0)
+    np.testing.assert_allclose(softmax(x + c), p, rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(np.exp(log_softmax(x)), p, rtol=1e-9, atol=1e-14)
+
+
+def test_softmax_matches_math_exp_and_fully_masked_row():
+    x = np.array([[1.0, 2.0, 3.0], [-np.inf, -np.inf, -np.inf], [0.0, -np.inf, 5.0]])
+    p = softmax(x)
+    z = sum(math.exp(v) for v in (1.0, 2.0, 3.0))
+    np.testing.assert_allclose(p[0], [math.exp(v) / z for v in (1.0, 2.0, 3.0)], rtol=1e-15)
+    assert np.array_equal(p[1], np.zeros(3))
+    np.testing.assert_allclose(p[2], [1 / (1 + math.exp(5)), 0, 1 / (1 + math.exp(-5))])
+    assert softmax(x.astype(np.float32)).dtype == np.float32
+
+
+def test_erf_matches_math_erf():
+    x = np.concatenate([np.linspace(-30, 30, 60001), [0.0, 1.0, -1.0, 8.0, -8.0, 1e-300]])
+    want = np.array([math.erf(v) for v in x])
+    np.testing.assert_allclose(_erf(x), want, rtol=1e-15, atol=0)
+    x32 = x.astype(np.float32)
+    want32 = np.array([math.erf(v) for v in x32.astype(np.float64)])
+    got32 = _erf(x32)
+    assert got32.dtype == np.float32
+    np.testing.assert_allclose(got32, want32, rtol=1.2e-7, atol=0)
+    assert np.isnan(_erf(np.array([np.nan]))[0])
+    np.testing.assert_array_equal(_erf(np.array([np.inf, -np.inf])), [1.0, -1.0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_matches_math_erf(dtype):
+    x = np.linspace(-12, 12, 20001).astype(dtype)
+    want = np.array([0.5 * v * (1 + math.erf(v / math.sqrt(2))) for v in x.astype(np.float64)])
+    got = gelu(x)
+    assert got.dtype == dtype
+    # Relative to the output scale: 1 + erf(x) cancels for very negative x in any route.
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+def test_gelu_tanh_approximation_close_to_exact():
+    x = np.linspace(-5, 5, 1001)
+    assert np.max(np.abs(gelu(x, approximate="tanh") - gelu(x))) < 1e-3
+    with pytest.raises(ValueError, match="approximate"):
+        gelu(x, approximate="fast")
+
+
+def test_silu_and_norms_against_formulas():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 8))
+    np.testing.assert_allclose(silu(x), x / (1 + np.exp(-x)), rtol=1e-15)
+    g, b = rng.standard_normal(8), rng.standard_normal(8)
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    np.testing.assert_allclose(layer_norm(x, g, b), (x - mu) / np.sqrt(var + 1e-5) * g + b,
+                               rtol=1e-12)
+    rms = np.sqrt((x**2).mean(-1, keepdims=True) + 1e-6)
+    np.testing.assert_allclose(rms_norm(x, g), x / rms * g, rtol=1e-12)
