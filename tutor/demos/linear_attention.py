@@ -33,7 +33,7 @@ import numpy as np
 
 SEEDS = 2
 QK_SCALE = 0.5
-TIMING_SIZES = (256, 1024, 2048)
+TIMING_SIZES = (128, 1024)
 REPEATS = 3
 
 
