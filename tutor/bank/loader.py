@@ -180,7 +180,14 @@ def load_file(path: Path) -> tuple[tuple[QuestionFile, Located] | None, list[Pro
     try:
         qfile = QuestionFile.model_validate(data)
     except ValidationError as e:
-        problems = {_problem(where, located, err) for err in e.errors(include_url=False)}
+        problems = set()
+        for err in e.errors(include_url=False):
+            if _other_branch(located.data, tuple(err["loc"])):
+                continue
+            problem = _problem(where, located, err)
+            # a `str | KeyPoint` value fails both branches: report the position once
+            if not any((p.line, p.column) == (problem.line, problem.column) for p in problems):
+                problems.add(problem)
         # questions that are valid on their own still get the checks below, so that one
         # run reports every problem in the file
         items = data.get("questions")
@@ -238,8 +245,8 @@ def _question_checks(q: AnyQuestion) -> list[tuple[tuple, str]]:
 
 def _problem(where: str, located: Located, err: dict[str, Any]) -> Problem:
     loc = tuple(err["loc"])
-    path = _data_path(located, loc)
     kind = err["type"]
+    path = _data_path(located, loc, missing=kind in ("missing", "extra_forbidden"))
     msg = err["msg"]
     field_name = str(loc[-1]) if loc else ""
     if kind == "extra_forbidden":
@@ -270,14 +277,34 @@ def _problem(where: str, located: Located, err: dict[str, Any]) -> Problem:
     return Problem(where, line, col, f"{label}: {msg}")
 
 
-def _data_path(located: Located, loc: tuple) -> tuple:
+def _other_branch(data: Any, loc: tuple) -> bool:
+    """True for an error from the branch of a `str | Model` union that the value did not take.
+
+    A mapping is meant as the model, anything else as text; only the error of the
+    intended branch is worth showing.
+    """
+    node = data
+    for i, part in enumerate(loc):
+        after_index = i > 0 and isinstance(loc[i - 1], int)
+        if after_index and part in ("str", "int", "float"):
+            return isinstance(node, dict)  # a mapping was meant as the model
+        if after_index and isinstance(part, str) and part[:1].isupper():
+            return isinstance(node, str)  # text was meant as text
+        indexable = isinstance(node, dict) and part in node or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node))
+        if indexable:
+            node = node[part]
+    return False
+
+
+def _data_path(located: Located, loc: tuple, missing: bool = False) -> tuple:
     """Map a pydantic error location onto the path of the YAML node it is about."""
     path: tuple = ()
     for i, part in enumerate(loc):
         candidate = (*path, part)
         if candidate in located.positions or candidate in located.key_positions:
             path = candidate
-        elif i == len(loc) - 1 and isinstance(part, str):
+        elif missing and i == len(loc) - 1 and isinstance(part, str):
             path = candidate  # a missing field: report at its parent
         # else: a union tag such as 'numeric' or 'str' that is not in the data
     return path

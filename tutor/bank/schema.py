@@ -20,7 +20,8 @@ Scalar = int | float | str
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+    # YAML reads `accept: [2048]` as a number; text fields take it as the text it was
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
 
 
 class DemoRef(_Strict):
@@ -207,7 +208,8 @@ MODELS_BY_KIND: dict[str, type[_QuestionBase]] = {
 class QuestionFile(_Strict):
     """One topic's file: `topic`, `title`, and its `questions`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, title="tutor question file")
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True,
+                              title="tutor question file")
 
     topic: str = Field(pattern=TOPIC_PATTERN, description="Topic name, e.g. masks.")
     title: str = Field(min_length=1)

@@ -1,0 +1,85 @@
+"""Exports: the Anki package opened as what it is, Markdown against a golden file, JSON
+against the schema."""
+
+import json
+import sqlite3
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tutor.cli import app
+
+GOLDEN_BANK = Path(__file__).resolve().parents[1] / "fixtures" / "golden_bank"
+GOLDEN_MD = Path(__file__).resolve().parents[1] / "golden" / "study-guide.md"
+runner = CliRunner()
+
+
+def export(*args):
+    return runner.invoke(app, ["--bank", str(GOLDEN_BANK), "export", *args])
+
+
+def notes_of(apkg: Path) -> list[tuple]:
+    with zipfile.ZipFile(apkg) as z:
+        names = z.namelist()
+        assert "collection.anki2" in names
+        data = z.read("collection.anki2")
+    db = apkg.with_suffix(".anki2")
+    db.write_bytes(data)
+    with sqlite3.connect(db) as conn:
+        return conn.execute("select guid, flds, tags from notes order by guid").fetchall()
+
+
+def test_anki_export_notes_fields_and_stable_guids(tmp_path):
+    pytest.importorskip("genanki")
+    a, b = tmp_path / "a.apkg", tmp_path / "b.apkg"
+    assert export("anki", "-o", str(a), "--topic", "golden").exit_code == 0
+    assert export("anki", "-o", str(b), "--topic", "golden").exit_code == 0
+    notes_a, notes_b = notes_of(a), notes_of(b)
+    assert len(notes_a) == 4
+    assert [n[0] for n in notes_a] == [n[0] for n in notes_b]  # same GUIDs: re-import updates
+    fields = {n[1].split("\x1f")[0]: n[1].split("\x1f") for n in notes_a}
+    assert set(fields) == {"golden/params", "golden/choice", "golden/numeric", "golden/order"}
+    choice = fields["golden/choice"]
+    assert choice[3] == "A" and "There are n x n of them." in choice[4]
+    numeric = fields["golden/numeric"]
+    d = 768 if "768" in numeric[1] else 1024
+    assert numeric[2] == f"{12 * d * d:,} params"
+    # the demo figure is computed at export time from the engine's count
+    from engine.accounting import count_params
+    from engine.config import preset
+
+    total = count_params(preset("gpt2")).total
+    assert f"of the {total / 1e6:.1f}M total" in fields["golden/params"][5]
+
+
+def test_markdown_export_matches_golden(tmp_path):
+    out = tmp_path / "guide.md"
+    r = export("markdown", "-o", str(out), "--topic", "golden")
+    assert r.exit_code == 0, r.stderr
+    assert out.read_text(encoding="utf-8") == GOLDEN_MD.read_text(encoding="utf-8")
+
+
+def test_json_export_is_valid_against_the_schema():
+    import jsonschema
+
+    from tutor.bank.schema import json_schema
+
+    r = export("json", "--topic", "golden")
+    data = json.loads(r.stdout)
+    assert [f["topic"] for f in data["files"]] == ["golden"]
+    for f in data["files"]:
+        jsonschema.validate(f, json_schema())
+    assert [q["id"] for q in data["files"][0]["questions"]] == [
+        "golden/params", "golden/choice", "golden/numeric", "golden/order"]
+
+
+def test_export_filters_and_errors(tmp_path):
+    r = export("json", "--tag", "complexity", "--topic", "golden")
+    assert [q["id"] for q in json.loads(r.stdout)["files"][0]["questions"]] == ["golden/choice"]
+    r = export("json", "--topic", "golden", "--tag", "nothing-has-this")
+    assert r.exit_code == 1 and r.stderr.strip() == (
+        "error: no questions match the filters; check --topic and --tag")
+    r = export("anki", "-o", str(tmp_path / "deck.zip"), "--topic", "golden")
+    assert r.exit_code == 1 and "should end in .apkg" in r.stderr
