@@ -65,17 +65,29 @@ def compute_stats(db: sqlite3.Connection | None, questions: list, now: datetime)
             "lapses": row["lapses"],
             "retention_30d": round(ok / n, 4) if n else None, "retention_reviews": n})
 
-    per_day = db.execute(
-        "SELECT substr(reviewed_at, 1, 10) AS day, count(*), coalesce(sum(elapsed_ms), 0) "
-        "FROM reviews GROUP BY day ORDER BY day").fetchall() if db else []
-    counts = {d: n for d, n, _ms in per_day}
-    study_ms = sum(ms for _d, _n, ms in per_day)
+    counts: dict[str, int] = {}
+    total_reviews, study_ms = 0, 0
+    if db:
+        total_reviews, study_ms = db.execute(
+            "SELECT count(*), coalesce(sum(elapsed_ms), 0) FROM reviews").fetchone()
+        counts = dict(db.execute(
+            "SELECT substr(reviewed_at, 1, 10) AS day, count(*) FROM reviews "
+            "WHERE reviewed_at >= ? GROUP BY day", (month_ago,)).fetchall())
+
+    def reviewed_on(day) -> bool:
+        if (today - day).days < 30:
+            return day.isoformat() in counts
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return db.execute("SELECT 1 FROM reviews WHERE reviewed_at >= ? AND reviewed_at < ? "
+                          "LIMIT 1", (start.isoformat(), (start + timedelta(days=1)).isoformat())
+                          ).fetchone() is not None
 
     streak = 0
-    day = today if today.isoformat() in counts else today - timedelta(days=1)
-    while day.isoformat() in counts:
-        streak += 1
-        day -= timedelta(days=1)
+    if db:
+        day = today if reviewed_on(today) else today - timedelta(days=1)
+        while reviewed_on(day):
+            streak += 1
+            day -= timedelta(days=1)
 
     order = sorted(range(len(cards)), key=lambda i: (recall[i], -cards[i][3], cards[i][0]))
     weakest = [{"id": cards[i][0], "topic": in_bank[cards[i][0]],
@@ -92,7 +104,7 @@ def compute_stats(db: sqlite3.Connection | None, questions: list, now: datetime)
                      for d in range(1, 8)],
         "streak_days": streak,
         "study_seconds": round(study_ms / 1000, 1),
-        "total_reviews": sum(counts.values()),
+        "total_reviews": total_reviews,
         "weakest": weakest,
         "reviews_per_day": [{"date": (today - timedelta(days=d)).isoformat(),
                              "reviews": counts.get((today - timedelta(days=d)).isoformat(), 0)}

@@ -47,8 +47,9 @@ def _v1(db: sqlite3.Connection) -> None:
             lapses      INTEGER NOT NULL DEFAULT 0,
             created     TEXT NOT NULL
         )""")
-    db.execute("CREATE INDEX cards_due ON cards (due)")
-    db.execute("CREATE INDEX cards_topic ON cards (topic, stability, last_review)")
+    # covers every column `tutor stats` reads, so it never reads the card JSON
+    db.execute("CREATE INDEX cards_stats ON cards "
+               "(question_id, stability, last_review, lapses, due, reps)")
     db.execute("""
         CREATE TABLE sessions (
             id       INTEGER PRIMARY KEY,
@@ -76,9 +77,10 @@ def _v1(db: sqlite3.Connection) -> None:
             cram         INTEGER NOT NULL DEFAULT 0,
             state_before INTEGER                -- NULL for a new card
         )""")
+    # covering indexes for the stats: totals, and the last 30 days by day and by topic
     db.execute("CREATE INDEX reviews_time ON reviews (reviewed_at, elapsed_ms)")
-    db.execute("CREATE INDEX reviews_topic ON reviews "
-               "(topic, reviewed_at, cram, state_before, rating)")
+    db.execute("CREATE INDEX reviews_recent ON reviews "
+               "(reviewed_at, cram, state_before, topic, rating)")
     db.execute("CREATE INDEX reviews_question ON reviews (question_id, reviewed_at)")
 
 
