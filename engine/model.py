@@ -51,9 +51,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.attention import scaled_dot_product_attention
+from engine.attention import causal_mask, scaled_dot_product_attention
 from engine.config import ModelConfig
 from engine.functional import embedding, gelu, layer_norm, linear, relu, rms_norm, silu
+from engine.positional import alibi_bias, rope, sinusoidal_positions
 
 Shapes = dict[str, tuple[int, ...]]
 Params = dict[str, np.ndarray]
@@ -279,15 +280,6 @@ def _merge_heads(x: np.ndarray) -> np.ndarray:
     return x.reshape(*x.shape[:-2], x.shape[-2] * x.shape[-1])
 
 
-def causal_mask_offset(n_q: int, n_k: int) -> np.ndarray:
-    """Bool (n_q, n_k), True where query i may see key j: j <= i + (n_k - n_q).
-
-    Aligned bottom-right, so the last query sees every key: with a cache the
-    n_q new queries sit at positions n_k - n_q, ..., n_k - 1.
-    """
-    return np.tril(np.ones((n_q, n_k), dtype=bool), k=n_k - n_q)
-
-
 def combine_masks(*masks: np.ndarray | None) -> np.ndarray | None:
     """Merge bool masks (True = may attend) and additive float biases into one mask."""
     masks = [np.asarray(m) for m in masks if m is not None]
@@ -304,11 +296,6 @@ def combine_masks(*masks: np.ndarray | None) -> np.ndarray | None:
     for m in floats[1:]:
         bias = bias + m
     return bias if allowed is None else np.where(allowed, bias, -np.inf).astype(bias.dtype)
-
-
-def _rope(x: np.ndarray, positions: np.ndarray, theta: float) -> np.ndarray:
-    from engine.positional import rope
-    return rope(x, positions, theta=theta)
 
 
 def multi_head_attention(x: np.ndarray, params: Params, prefix: str, n_head: int,
@@ -344,8 +331,8 @@ def multi_head_attention(x: np.ndarray, params: Params, prefix: str, n_head: int
         if positions is None:
             offset = cache.offset if cache is not None else 0
             positions = offset + np.arange(x.shape[-2])
-        q = _rope(q, positions, rope_theta)
-        k = _rope(k, positions, rope_theta)  # rotated before caching: a key's position is fixed
+        q = rope(q, positions, theta=rope_theta)
+        k = rope(k, positions, theta=rope_theta)  # rotated before caching: a key's position is fixed
     if cache is not None:
         k, v = cache.update(k, v)                      # (..., n_kv_head, n_past + n_q, d_head)
     groups = n_head // n_kv_head
@@ -353,9 +340,12 @@ def multi_head_attention(x: np.ndarray, params: Params, prefix: str, n_head: int
         k = np.repeat(k, groups, axis=-3)              # (..., n_head, n_k, d_head)
         v = np.repeat(v, groups, axis=-3)
     if is_causal and q.shape[-2] > 1:   # a single newest query may see every key: no mask
-        attn_mask = combine_masks(causal_mask_offset(q.shape[-2], k.shape[-2]), attn_mask)
-    out, w = scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, scale=scale,
-                                          return_weights=True)
+        # aligned bottom-right: with a cache the new queries are the last n_q positions
+        attn_mask = combine_masks(causal_mask(q.shape[-2], k.shape[-2]), attn_mask)
+    # without weights, attention takes the fused route that never holds all scores at once
+    res = scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, scale=scale,
+                                       return_weights=return_weights)
+    out, w = res if return_weights else (res, None)
     out = linear(_merge_heads(out), p[prefix + ".w_o"], p.get(prefix + ".b_o"))  # (..., n_q, d)
     return (out, w) if return_weights else out
 
@@ -384,17 +374,21 @@ def transformer_block(x: np.ndarray, params: Params, prefix: str, config: ModelC
         return norm(x + sublayer(x), params, f"{prefix}.{name}_norm", config)
 
     def self_attention(h):
-        out, weights["attn"] = multi_head_attention(
+        out = multi_head_attention(
             h, params, prefix + ".attn", config.n_head, config.kv_heads, attn_mask=attn_mask,
             is_causal=is_causal, positions=positions,
             rope_theta=config.rope_theta if config.positional == "rope" else None,
-            cache=cache, return_weights=True, scale=config.attn_scale)
+            cache=cache, return_weights=return_weights, scale=config.attn_scale)
+        if return_weights:
+            out, weights["attn"] = out
         return out
 
     def cross_attention(h):
-        out, weights["cross_attn"] = multi_head_attention(
+        out = multi_head_attention(
             h, params, prefix + ".cross_attn", config.n_head, config.kv_heads, kv_input=memory,
-            attn_mask=memory_mask, return_weights=True, scale=config.attn_scale)
+            attn_mask=memory_mask, return_weights=return_weights, scale=config.attn_scale)
+        if return_weights:
+            out, weights["cross_attn"] = out
         return out
 
     x = residual(x, "attn", self_attention)
@@ -440,18 +434,13 @@ def relative_position_bias(table: np.ndarray, q_positions: np.ndarray, k_positio
     return np.moveaxis(table[buckets], -1, 0)             # (n_head, n_q, n_k)
 
 
-def _alibi(config: ModelConfig, q_pos: np.ndarray, k_pos: np.ndarray, dtype,
-           bidirectional: bool) -> np.ndarray:
-    from engine.positional import alibi_slopes
-    slopes = np.asarray(alibi_slopes(config.n_head), dtype=dtype)      # (n_head,)
-    dist = (q_pos[:, None] - k_pos[None, :]).astype(dtype)             # (n_q, n_k)
-    if bidirectional:
-        dist = np.abs(dist)
-    return -slopes[:, None, None] * dist                               # (n_head, n_q, n_k)
+def _alibi(config: ModelConfig, q_pos: np.ndarray, k_pos: np.ndarray, dtype) -> np.ndarray:
+    # -slope_h * |i - j|; the queries are always the last len(q_pos) key positions, and
+    # a decoder's causal mask removes the future half
+    return alibi_bias(config.n_head, len(q_pos), len(k_pos), dtype=dtype)  # (n_head, n_q, n_k)
 
 
 def _sinusoidal(positions: np.ndarray, d: int, dtype) -> np.ndarray:
-    from engine.positional import sinusoidal_positions
     table = sinusoidal_positions(int(positions.max()) + 1, d)
     return np.asarray(table)[positions].astype(dtype, copy=False)
 
@@ -464,7 +453,7 @@ def _position_bias(params: Params, stack: str, config: ModelConfig, q_pos: np.nd
         table = params[f"{stack}blocks.0.attn.rel_bias"]
         return relative_position_bias(table, q_pos, k_pos, bidirectional)
     if config.positional == "alibi":
-        return _alibi(config, q_pos, k_pos, dtype, bidirectional)
+        return _alibi(config, q_pos, k_pos, dtype)
     return None
 
 
@@ -508,15 +497,16 @@ def _stack(x: np.ndarray, params: Params, stack: str, config: ModelConfig, n_lay
     hidden = [x] if return_hidden else None
     attentions = [] if return_attention else None
     for i in range(n_layer):
-        x, w = transformer_block(
+        x = transformer_block(
             x, params, f"{stack}blocks.{i}", config, norm_position=norm_position,
             attn_mask=attn_mask, is_causal=is_causal, positions=positions,
             cache=cache.layer(i) if cache is not None else None, memory=memory,
-            memory_mask=memory_mask, return_weights=True)
+            memory_mask=memory_mask, return_weights=return_attention)
+        if return_attention:
+            x, w = x
+            attentions.append(w)
         if hidden is not None:
             hidden.append(x)
-        if attentions is not None:
-            attentions.append(w)
     if config.final_norm:
         x = norm(x, params, f"{stack}final_norm", config)
     return x, hidden, attentions

@@ -3,7 +3,6 @@ per-head loop, cached against recomputed decoding, wiring against hand-composed 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -16,7 +15,6 @@ from engine.functional import layer_norm, rms_norm
 from engine.model import (
     KVCache,
     ModelOutput,
-    causal_mask_offset,
     decoder,
     encoder,
     encoder_decoder,
@@ -30,8 +28,6 @@ from engine.model import (
 )
 
 COUNTS = Path(__file__).parents[1] / "fixtures" / "param_counts.json"
-HAS_POSITIONAL = importlib.util.find_spec("engine.positional") is not None
-needs_positional = pytest.mark.skipif(not HAS_POSITIONAL, reason="engine.positional missing")
 
 _SMALL = dict(vocab_size=37, n_ctx=32, d_model=16, n_layer=2, n_head=4)
 FLAVOURS = {
@@ -50,15 +46,7 @@ FLAVOURS = {
                       relative_buckets=8, eps=1e-6),
     "layernorm-no-bias": ModelConfig(**_SMALL, bias=False, tie_embeddings=False),
 }
-NEEDS_POSITIONAL = {"llama-gqa", "mqa-alibi", "sinusoidal-post"}
-
-
-def flavour(name):
-    marks = [needs_positional] if name in NEEDS_POSITIONAL else []
-    return pytest.param(name, marks=marks, id=name)
-
-
-DECODERS = [flavour(n) for n, c in FLAVOURS.items() if c.arch == "decoder"]
+DECODERS = [n for n, c in FLAVOURS.items() if c.arch == "decoder"]
 
 
 def params_for(name, dtype=np.float64, seed=0):
@@ -183,12 +171,6 @@ def test_cross_attention_reads_keys_from_the_other_sequence():
     mask[:6, :6] = True
     joint_out = multi_head_attention(joint, p, "blocks.0.attn", 4, attn_mask=mask)
     np.testing.assert_allclose(out, joint_out[6:], rtol=1e-10)
-
-
-def test_causal_mask_offset_is_bottom_right_aligned():
-    expected = np.array([[1, 1, 1, 0], [1, 1, 1, 1]], bool)   # queries at positions 2 and 3
-    np.testing.assert_array_equal(causal_mask_offset(2, 4), expected)
-    np.testing.assert_array_equal(causal_mask_offset(3, 3), np.tril(np.ones((3, 3), bool)))
 
 
 # ----------------------------------------------------------------------------- sublayers, blocks
