@@ -332,7 +332,7 @@ def multi_head_attention(x: np.ndarray, params: Params, prefix: str, n_head: int
             offset = cache.offset if cache is not None else 0
             positions = offset + np.arange(x.shape[-2])
         q = rope(q, positions, theta=rope_theta)
-        k = rope(k, positions, theta=rope_theta)  # rotated before caching: a key's position is fixed
+        k = rope(k, positions, theta=rope_theta)  # rotated before caching: positions are fixed
     if cache is not None:
         k, v = cache.update(k, v)                      # (..., n_kv_head, n_past + n_q, d_head)
     groups = n_head // n_kv_head
