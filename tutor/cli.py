@@ -283,7 +283,11 @@ def quiz(
              parse_now(env_now, "TUTOR_NOW") if env_now else None)
     options = QuizOptions(topic or [], tag or [], count, new, cram, when, seed, new_limit,
                           as_json, clock)
-    raise typer.Exit(run_quiz(_load_bank(), options))
+    try:
+        code = run_quiz(_load_bank(), options)
+    except KeyboardInterrupt:
+        code = 130  # before the first card: nothing to save
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -323,6 +327,43 @@ def reset(
     from tutor.stats import reset_view
 
     reset_view(yes)
+
+
+@app.command()
+def new(
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Append to this YAML file "
+                                              "(default: TUTOR_HOME/questions/TOPIC.yaml).")]
+        = None,
+    kind: Annotated[str | None, typer.Option("--kind", "-k", help="recall, choice, numeric, "
+                                             "keypoints or order.")] = None,
+    topic: Annotated[str | None, typer.Option("--topic", "-t", help="Topic of the question.")]
+        = None,
+) -> None:
+    """Write a new question with a wizard; it is validated before the file changes.
+
+    The question is appended to the file; everything already there, comments
+    included, is kept. Piped stdin answers the prompts one line each, and `\\n`
+    in a line becomes a line break.
+
+    Example:
+        tutor new --kind choice --topic masks
+    """
+    from tutor.authoring import run_wizard
+
+    bank = _load_bank()
+    extra = [file.parent] if file else []
+
+    def ask(text: str, default: str | None = None) -> str:
+        try:
+            return typer.prompt(text, default=default, show_default=bool(default))
+        except typer.Abort:
+            raise TutorError("input ended before the question was complete; "
+                             "nothing was written") from None
+
+    qid, path = run_wizard(ask, typer.echo, file=file, kind=kind, topic=topic,
+                           bank_ids=set(bank.questions))
+    typer.echo(f"added {qid} to {path}")
+    typer.echo(f"check it: tutor{''.join(f' --bank {d}' for d in extra)} show {qid}")
 
 
 export_app = typer.Typer(cls=_Group, no_args_is_help=True, rich_markup_mode=None,

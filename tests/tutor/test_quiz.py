@@ -84,6 +84,15 @@ questions:
       - point: softmax saturates
         accept: [one-hot, vanishing gradient]
 ---
+topic: q-demo
+title: Demo
+questions:
+  - id: q-demo/scaling
+    kind: recall
+    prompt: Why scale by sqrt(d_k)?
+    answer: To keep the logits' variance near 1.
+    demo: {name: scaling, args: {d_k: [4, 64], n_keys: 16, trials: 20}}
+---
 topic: q-order
 title: Order
 questions:
@@ -395,3 +404,24 @@ def test_removed_question_keeps_its_history(bank, tmp_path):
     assert result.exit_code == 0
     ids = {r[0] for r in db().execute("SELECT question_id FROM cards")}
     assert ids == {"q-choice/positions", "q-many/card-000"}
+
+
+def test_prove_it_runs_the_demo_inline(bank):
+    result, graded, _ = quiz(bank, ["-t", "q-demo"], "d\nmine\n3\n")
+    assert result.exit_code == 0, result.stderr
+    assert graded[0]["id"] == "q-demo/scaling" and graded[0]["rating"] == "good"
+    assert "d_k" in result.stderr and "1024" not in result.stderr  # the card's own args
+
+
+def test_a_failing_demo_does_not_end_the_session(bank, monkeypatch):
+    import tutor.demo_cli
+    from tutor.errors import UsageError
+
+    def refuse(info, args, **kwargs):
+        raise UsageError("--n-keys: 100,000 is above the largest allowed value 4,096")
+
+    monkeypatch.setattr(tutor.demo_cli, "show_demo", refuse)
+    result, graded, _ = quiz(bank, ["-t", "q-demo"], "d\nmine\n3\n")
+    assert result.exit_code == 0, result.stderr
+    assert "demo failed: --n-keys: 100,000" in result.stderr
+    assert graded[0]["rating"] == "good"

@@ -186,3 +186,22 @@ def test_times_are_stored_in_utc():
         sid = store.start_session(at, "review")
         assert store.db.execute("SELECT started FROM sessions WHERE id = ?", (sid,)
                                 ).fetchone()[0] == "2025-01-02T03:04:05+00:00"
+
+
+def test_ctrl_c_saves_and_exits_130(tmp_path):
+    bank = recall_bank(tmp_path / "bank", 3)
+    proc = _quiz_process(bank, "-t", "q-many")
+    try:
+        proc.stdin.write("first\n3\n")
+        proc.stdin.flush()
+        assert '"rating": "good"' in proc.stdout.readline()
+        proc.send_signal(signal.SIGINT)
+        out, _err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert '"summary"' in out
+    db = sqlite3.connect(db_path())
+    assert db.execute("SELECT count(*) FROM reviews").fetchone()[0] == 1
+    assert db.execute("SELECT seen, ended IS NOT NULL FROM sessions").fetchall() == [(1, 1)]
+    db.close()
