@@ -51,6 +51,14 @@ def test_timing_rows_are_cumulative_checkpoints():
     assert [t["tokens"] for t in r["timing"]] == [1, 2, 4, 8, 10]
     assert all(t["speedup"] == pytest.approx(t["uncached_s"] / t["cached_s"])
                for t in r["timing"])
+    # matmul FLOPs per token at context c for d=16, 1 layer, 256 tokens: 24 d^2 + 4 c d + 2 d V
+    def per_token(c):
+        return 24 * 16 * 16 + 4 * c * 16 + 2 * 16 * 256
+
+    contexts = [8 + t for t in range(10)]
+    cached = sum(per_token(c) for c in contexts)
+    recomputed = sum(c * per_token(c) for c in contexts)      # every position, every step
+    assert r["timing"][-1]["flop_ratio"] == pytest.approx(recomputed / cached)
 
 
 def test_refuses_sizes_too_slow_to_time_and_encoders():
