@@ -28,10 +28,14 @@ def builtin_questions_dir() -> Path:
 
 
 def user_bank_dirs(cli_dirs: list[Path] | None = None) -> list[Path]:
-    """Extra bank directories: every --bank DIR, then every entry of $TUTOR_BANK."""
+    """Extra bank directories: every --bank DIR, every entry of $TUTOR_BANK, then
+    TUTOR_HOME/questions (where `tutor new` writes) when it exists."""
     dirs = [Path(d).expanduser() for d in (cli_dirs or [])]
     env = os.environ.get("TUTOR_BANK", "")
     dirs += [Path(p).expanduser() for p in env.split(os.pathsep) if p.strip()]
+    own = default_user_bank()
+    if own.is_dir() and own not in dirs:
+        dirs.append(own)  # where `tutor new` writes
     return dirs
 
 

@@ -1,0 +1,242 @@
+"""`tutor new`: a wizard that appends one valid question to a YAML file.
+
+It asks for the kind, then for that kind's fields, one line each (`\\n` in a
+line becomes a line break). It inserts the question as text after the last
+question in the file, so everything already there, comments included, stays as
+it was. The result is validated before the file is replaced; an invalid
+question is never written. Piped stdin answers the same prompts line by line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tutor.errors import TutorError, UsageError
+
+Ask = Callable[..., str]
+KINDS = ("recall", "choice", "numeric", "keypoints", "order")
+SCHEMA_FILE = "tutor-schema.json"
+
+
+def header(topic: str, title: str) -> str:
+    return (f"# yaml-language-server: $schema=./{SCHEMA_FILE}\n"
+            f"# Questions for tutor. Check this file with: tutor validate {topic}.yaml\n"
+            f"# Format: docs/authoring.md, or `tutor schema` for the JSON Schema.\n"
+            f"topic: {topic}\n"
+            f"title: {_scalar(title)}\n"
+            f"questions:\n")
+
+
+def run_wizard(ask: Ask, say: Callable[[str], None], *, file: Path | None, kind: str | None,
+               topic: str | None, bank_ids: set[str]) -> tuple[str, Path]:
+    """Ask for a question and append it. Returns (question id, file written)."""
+    from tutor.paths import default_user_bank
+
+    kind = kind or ask("Kind (recall, choice, numeric, keypoints, order)", default="recall")
+    if kind not in KINDS:
+        raise UsageError(f"--kind: {kind!r} is not one of {', '.join(KINDS)}")
+    existing = _existing_topic(file)
+    topic = topic or existing or ask("Topic (e.g. masks, or a new one)")
+    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", topic):
+        raise UsageError(f"topic {topic!r}: use lowercase letters, digits and dashes")
+    path = file or default_user_bank() / f"{topic}.yaml"
+    if existing and existing != topic:
+        raise UsageError(f"{path} holds topic {existing!r}, not {topic!r}",
+                         "choose another --file or the same topic")
+    text = path.read_text(encoding="utf-8") if path.exists() else None
+    if text is None:
+        text = header(topic, ask("Title of the new topic", default=topic.replace("-", " ")
+                                 .capitalize()))
+    q: dict[str, Any] = {"id": None, "kind": kind}
+    q["prompt"] = _text(ask("Prompt (the question)"))
+    q["answer"] = _text(ask("Model answer"))
+    _kind_fields(kind, q, ask, say)
+    hint = ask("Hint (optional)", default="")
+    if hint:
+        q["hint"] = _text(hint)
+    q["difficulty"] = int(ask("Difficulty 1-3", default="2"))
+    tags = [t.strip() for t in ask("Tags, comma-separated (optional)", default="").split(",")]
+    if any(tags):
+        q["tags"] = [t for t in tags if t]
+    demo = ask("Demo that proves it (optional; `tutor demo` lists them)", default="")
+    if demo:
+        q["demo"] = {"name": demo, "args": _pairs(ask("Demo options as name=value, "
+                                                       "comma-separated (optional)", default=""))}
+    suggested = f"{topic}/{_slug(q['prompt'])}"
+    while True:
+        qid = ask("Id (topic/slug; progress is keyed by it)", default=suggested)
+        if qid not in bank_ids:
+            break
+        say(f"{qid} is already used; choose another id")
+    q["id"] = qid
+    new_text = insert_question(text, q)
+    _validate_and_write(path, new_text, qid)
+    return qid, path
+
+
+def _kind_fields(kind: str, q: dict[str, Any], ask: Ask, say: Callable[[str], None]) -> None:
+    if kind in ("recall", "keypoints"):
+        label = ("Key point, then | and accepted phrasings (blank line ends)"
+                 if kind == "keypoints" else "Key point (optional; blank line ends)")
+        points = []
+        for line in _lines(ask, label):
+            point, *accept = [p.strip() for p in line.split("|")]
+            points.append({"point": point, "accept": accept} if accept else point)
+        if points:
+            q["key_points"] = points
+    elif kind == "choice":
+        options = []
+        letter = iter("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        while True:
+            text = ask(f"Option {next(letter)} (blank line ends)", default="")
+            if not text:
+                break
+            correct = ask("Is it correct? (y/n)", default="n").strip().lower() in ("y", "yes")
+            explanation = ask("Why is it right or wrong?")
+            options.append({"text": text, "correct": correct, "explanation": explanation})
+        q["options"] = options
+    elif kind == "order":
+        q["steps"] = list(_lines(ask, "Step, in the right order (blank line ends)"))
+    elif kind == "numeric":
+        from tutor.formulas import FORMULAS
+
+        say("Computations: " + ", ".join(sorted(FORMULAS)))
+        name = ask("Computation that gives the answer (answer_from)")
+        f = FORMULAS.get(name)
+        if f is not None:
+            say(f"{name} takes: {', '.join(f.parameters)}")
+        q["vary"] = {k: v if isinstance(v, list) else [v] for k, v in _pairs(ask(
+            "Values to vary as name=v1 v2 v3, separated by ; (optional)", default=""),
+            sep=";", multi=True).items()}
+        q["answer_from"] = {"name": name, "args": _pairs(ask(
+            "Fixed arguments as name=value, comma-separated (optional)", default=""))}
+        q["tolerance"] = float(ask("Relative tolerance", default="0.02"))
+        units = ask("Units (optional)", default="")
+        if units:
+            q["units"] = units
+
+
+def _lines(ask: Ask, label: str):
+    while True:
+        line = ask(label, default="")
+        if not line:
+            return
+        yield line
+
+
+def _text(line: str) -> str:
+    return line.replace("\\n", "\n").strip()
+
+
+def _pairs(line: str, sep: str = ",", multi: bool = False) -> dict[str, Any]:
+    import yaml
+
+    out: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in line.split(sep))):
+        if "=" not in part:
+            raise UsageError(f"{part!r} is not name=value")
+        key, value = (s.strip() for s in part.split("=", 1))
+        values = [yaml.safe_load(v) for v in value.split()] if multi else yaml.safe_load(value)
+        out[key] = values
+    return out
+
+
+def _slug(prompt: str) -> str:
+    words = re.findall(r"[a-z0-9]+", prompt.lower())
+    stop = {"the", "a", "an", "of", "is", "are", "what", "why", "how", "does", "do", "in", "to"}
+    return "-".join([w for w in words if w not in stop][:5]) or "question"
+
+
+def _scalar(text: str) -> str:
+    import yaml
+
+    return yaml.safe_dump(text, default_style=None, width=10_000).strip().removesuffix("...") \
+        .strip()
+
+
+def _existing_topic(file: Path | None) -> str | None:
+    if file is None or not file.exists():
+        return None
+    import yaml
+
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        raise TutorError(f"{file} is not valid YAML", f"fix it first: tutor validate {file}") \
+            from None
+    return data.get("topic") if isinstance(data, dict) else None
+
+
+def insert_question(text: str, question: dict[str, Any]) -> str:
+    """`text` with `question` appended to its `questions:` block list, everything else kept."""
+    import yaml
+
+    item = yaml.safe_dump([_clean(question)], sort_keys=False, allow_unicode=True, width=88,
+                          default_flow_style=False)
+    root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    seq = None
+    if isinstance(root, yaml.MappingNode):
+        seq = next((v for k, v in root.value if k.value == "questions"), None)
+    if seq is None or (isinstance(seq, yaml.ScalarNode) and seq.value in ("", "~", "null")):
+        # `questions:` with nothing after it, or no questions key at all
+        body = text if text.endswith("\n") else text + "\n"
+        if seq is None:
+            body += "questions:\n"
+        return body + _indent(item, 2)
+    if not isinstance(seq, yaml.SequenceNode) or seq.flow_style:
+        raise TutorError("`questions` is not a block list (one `- ` item per question)",
+                         "rewrite it as a block list, then run tutor new again")
+    if not seq.value:
+        return text[: seq.start_mark.index] + "\n" + _indent(item, 2) + text[seq.end_mark.index:]
+    first = seq.value[0].start_mark
+    line_start = text.rfind("\n", 0, first.index) + 1
+    dash = text.index("-", line_start)
+    indent = dash - line_start
+    end = seq.value[-1].end_mark.index
+    # insert after the line on which the last question ends
+    cut = text.find("\n", end - 1 if end and text[end - 1] == "\n" else end)
+    cut = len(text) if cut == -1 else cut + 1
+    before, after = text[:cut], text[cut:]
+    if not before.endswith("\n"):
+        before += "\n"
+    return before + _indent(item, indent) + after
+
+
+def _indent(block: str, n: int) -> str:
+    return "".join(" " * n + line if line.strip() else line
+                   for line in block.splitlines(keepends=True))
+
+
+def _clean(q: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in q.items() if v not in (None, [], {}, "")}
+    if "demo" in out and not out["demo"].get("args"):
+        out["demo"] = {"name": out["demo"]["name"]}
+    return out
+
+
+def _validate_and_write(path: Path, text: str, qid: str) -> None:
+    from tutor.bank import load_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tutor-new-", suffix=".yaml", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    parsed, problems = load_file(Path(tmp))
+    if problems:
+        os.unlink(tmp)
+        first = problems[0]
+        raise TutorError(f"the new question is not valid ({first.message}, line {first.line}); "
+                         f"{path} was not changed")
+    os.replace(tmp, path)
+    schema = path.parent / SCHEMA_FILE
+    if not schema.exists():
+        import json
+
+        from tutor.bank.schema import json_schema
+
+        schema.write_text(json.dumps(json_schema(), indent=2) + "\n", encoding="utf-8")
