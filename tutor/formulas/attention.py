@@ -177,7 +177,9 @@ def projection_params(d_model: int, heads: int, kv_heads: int) -> Computed:
 
 @formula("positional.alibi_slope", "ALiBi slope of head h (1-based) of H heads: 2^(-8h/H)")
 def alibi_slope(head: int, heads: int) -> Computed:
-    slope = 2.0 ** (-8.0 * head / heads)
+    from engine.positional import alibi_slopes
+
+    slope = float(alibi_slopes(heads)[head - 1])
     return Computed(slope, f"2^(-8 x {head} / {heads}) = 2^({-8 * head / heads:g}) = "
                            f"{slope:.4g}")
 
