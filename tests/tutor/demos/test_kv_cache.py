@@ -24,10 +24,12 @@ def test_same_tokens_as_the_engines_uncached_generate():
     assert r["max_logit_diff"] < 1e-4
     # the same model and prompt rebuilt from the seed, through GPT2.generate without a cache
     rng = np.random.default_rng(7)
-    config = gpt2_config(vocab_size=256, n_ctx=8 + 12, d_model=32, n_layer=2, n_head=4)
+    config = gpt2_config(vocab_size=256, n_ctx=8 + 12, d_model=32, n_layer=2,
+                         n_head=4).replace(tie_embeddings=False)
     model = GPT2.from_config(config, rng, dtype=np.float32)
     prompt = rng.integers(0, 256, size=(1, 8))
     assert r["tokens"] == model.generate(prompt, 12, use_cache=False)[0].tolist()
+    assert len(set(r["tokens"])) > 3             # a varied sequence, not one token repeated
     # float32 K and V for 2 layers x 4 heads x 8 wide x 20 positions
     assert r["cache_nbytes"] == r["cache_formula_bytes"] == 2 * 20 * 2 * 4 * 8 * 4
 
