@@ -93,10 +93,21 @@ def _load_bank():
 
 
 def _complete_topic(incomplete: str) -> list[str]:
-    from tutor.paths import builtin_questions_dir
+    from tutor.completion import topics
 
-    names = sorted(p.stem for p in builtin_questions_dir().glob("*.yaml"))
-    return [n for n in names if n.startswith(incomplete)]
+    return topics(incomplete)
+
+
+def _complete_id(incomplete: str) -> list[str]:
+    from tutor.completion import question_ids
+
+    return question_ids(incomplete)
+
+
+def _complete_demo(incomplete: str) -> list[str]:
+    from tutor.completion import demo_names
+
+    return demo_names(incomplete)
 
 
 TopicOpt = Annotated[list[str] | None, typer.Option(
@@ -142,7 +153,8 @@ def list_questions(
 @app.command()
 def show(
     question_id: Annotated[str, typer.Argument(metavar="ID", help="A question id, e.g. "
-                                               "scaling/why-sqrt-dk.")],
+                                               "scaling/why-sqrt-dk.",
+                                               autocompletion=_complete_id)],
     as_json: JsonOpt = False,
 ) -> None:
     """Show one question with its answer, key points, misconception, demo and sources.
@@ -204,7 +216,8 @@ def formulas(as_json: JsonOpt = False) -> None:
 def demo(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(
-        metavar="[NAME]", help="A demo name, topic or alias; none lists the demos.")] = None,
+        metavar="[NAME]", help="A demo name, topic or alias; none lists the demos.",
+        autocompletion=_complete_demo)] = None,
 ) -> None:
     """Run a live demo that proves an answer; with no name, list the demos.
 
