@@ -613,6 +613,7 @@ def run_quiz(bank, opts: QuizOptions, interactive: bool | None = None) -> int:
                 pass
             except KeyboardInterrupt:
                 code = 130
+                out.print()
             finally:
                 store.end_session(session.session_id, clock(), session.tally.skipped)
         _summary(session, store, questions, clock(), time.monotonic() - wall, ready)

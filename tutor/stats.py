@@ -156,7 +156,8 @@ def _render(data: dict) -> None:
         table.add_row(t["topic"], f"{t['seen']}/{t['in_bank']}", _pct(t["mean_recall"]),
                       str(t["lapses"]), retention)
     out.print(table)
-    forecast = "  ".join(f"{f['date'][5:]}: {f['due']}" for f in data["forecast"])
+    forecast = " ".join(str(f["due"]) for f in data["forecast"]) + \
+        f" (from {data['forecast'][0]['date'][5:]})"
     hours, rest = divmod(int(data["study_seconds"]), 3600)
     out.print(f"Due today: [bold]{data['due_today']}[/]   next 7 days: {forecast}")
     out.print(f"Streak: {data['streak_days']} days   study time: {hours} h {rest // 60:02d} min")
