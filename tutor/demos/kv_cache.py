@@ -18,7 +18,8 @@ JSON keys:
   the measured speed-up at the end;
 - `cache_nbytes`: bytes the engine's cache holds for the small model;
   `cache_formula_bytes`: the formula for the same model (float32);
-- `preset`, `context`, `bytes_per`, `cache_bytes`: the chosen preset's cache;
+- `preset`, `context`, `bytes_per`, `cache_bytes`: the chosen preset's cache, and
+  `chosen`: {n_layer, n_kv_head, head_dim} of that preset;
 - `presets`: [{name, n_layer, n_head, n_kv_head, head_dim, bytes, mha_bytes, saving}]
   for every preset that generates (saving = mha_bytes / bytes, GQA's gain);
 - `takeaway`.

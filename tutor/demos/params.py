@@ -137,7 +137,7 @@ def render(result: dict):
     items = _viz.table(("component", "parameters", "share"), rows)
     bars = _viz.bars([(name.replace("_", " ")[:18], n, _short(n))
                       for name, n in result["items"].items()], width=24)
-    rule = _viz.table(("12 d² rule", "parameters", "rule / it"), [
+    rule = _viz.table(("12 d² rule", "parameters", "rule ÷ row"), [
         ("one block (exact)", f"{result['per_layer']:,}",
          f"{12 * c['d_model'] ** 2 / result['per_layer']:.3f}"),
         (f"{result['n_blocks']} blocks: 12·L·d²", f"{result['rule_12d2']:,}", ""),
