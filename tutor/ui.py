@@ -8,12 +8,15 @@ from typing import Any
 
 
 def console(stderr: bool = False, width: int | None = None):
-    """A rich Console. Rich already drops colour for NO_COLOR and for a non-TTY stream."""
+    """A rich Console: plain text, no escape codes at all, for NO_COLOR or a non-TTY stream."""
+    import os
+
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
-    return Console(file=stream, width=width, highlight=False, soft_wrap=False,
-                   emoji=False)
+    plain = bool(os.environ.get("NO_COLOR"))
+    return Console(file=stream, width=width, highlight=False, soft_wrap=False, emoji=False,
+                   **({"color_system": None} if plain else {}))
 
 
 def print_json(data: Any) -> None:
