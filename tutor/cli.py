@@ -111,8 +111,10 @@ def _complete_demo(incomplete: str) -> list[str]:
 
 
 TopicOpt = Annotated[list[str] | None, typer.Option(
-    "--topic", "-t", help="Only this topic (repeatable).", autocompletion=_complete_topic)]
-TagOpt = Annotated[list[str] | None, typer.Option("--tag", help="Only this tag (repeatable).")]
+    "--topic", "-t", metavar="TOPIC", help="Only this topic (repeatable).",
+    autocompletion=_complete_topic)]
+TagOpt = Annotated[list[str] | None, typer.Option("--tag", metavar="TAG",
+                                                  help="Only this tag (repeatable).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -120,6 +122,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 def topics(as_json: JsonOpt = False) -> None:
     """List the topics with their question counts.
 
+    \b
     Example:
         tutor topics
     """
@@ -133,15 +136,18 @@ def list_questions(
     topic: TopicOpt = None,
     tag: TagOpt = None,
     kind: Annotated[list[str] | None, typer.Option(
-        "--kind", "-k", help="Only this kind: recall, choice, numeric, keypoints, order.")] = None,
+        "--kind", "-k", metavar="KIND",
+        help="Only this kind: recall, choice, numeric, keypoints, order.")] = None,
     source: Annotated[list[str] | None, typer.Option(
-        "--source", help="Only questions a source asks, e.g. topicwise or day24/q2.")] = None,
+        "--source", metavar="KEY",
+        help="Only questions a source asks, e.g. topicwise or day24/q2.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List questions, filtered by topic, tag, kind or source.
 
     JSON: an array of objects with id, topic, kind, prompt, difficulty, tags, demo, asked_in.
 
+    \b
     Example:
         tutor list --topic masks --kind choice
     """
@@ -159,6 +165,7 @@ def show(
 ) -> None:
     """Show one question with its answer, key points, misconception, demo and sources.
 
+    \b
     Example:
         tutor show scaling/why-sqrt-dk
     """
@@ -177,6 +184,7 @@ def validate(
 
     Exits 1 if there is any problem.
 
+    \b
     Example:
         tutor validate my-questions/
     """
@@ -189,6 +197,7 @@ def validate(
 def schema() -> None:
     """Print the JSON Schema of a question file (for editor completion).
 
+    \b
     Example:
         tutor schema > tutor-schema.json
     """
@@ -203,6 +212,7 @@ def schema() -> None:
 def formulas(as_json: JsonOpt = False) -> None:
     """List the computations numeric questions can name in `answer_from`.
 
+    \b
     Example:
         tutor formulas
     """
@@ -223,6 +233,7 @@ def demo(
 
     Every demo takes --seed and --json; `tutor demo NAME --help` lists its options.
 
+    \b
     Example:
         tutor demo scaling --d-k 64 --d-k 1024
     """
@@ -316,6 +327,7 @@ def stats(
     true retention over 30 days. Overall: due today, a 7-day forecast, the streak,
     study time, the ten weakest questions and reviews per day.
 
+    \b
     Example:
         tutor stats --json
     """
@@ -334,6 +346,7 @@ def reset(
 ) -> None:
     """Start afresh: move the progress store to a timestamped backup.
 
+    \b
     Example:
         tutor reset --yes
     """
@@ -358,6 +371,7 @@ def new(
     included, is kept. Piped stdin answers the prompts one line each, and `\\n`
     in a line becomes a line break.
 
+    \b
     Example:
         tutor new --kind choice --topic masks
     """
@@ -389,6 +403,7 @@ OutOpt = Annotated[Path, typer.Option("--output", "-o", help="File to write.")]
 def export_anki(output: OutOpt, topic: TopicOpt = None, tag: TagOpt = None) -> None:
     """Write an Anki deck (.apkg): one subdeck per topic; re-imports update notes.
 
+    \b
     Example:
         tutor export anki -o transformers.apkg --topic masks
     """
@@ -401,6 +416,7 @@ def export_anki(output: OutOpt, topic: TopicOpt = None, tag: TagOpt = None) -> N
 def export_markdown(output: OutOpt, topic: TopicOpt = None, tag: TagOpt = None) -> None:
     """Write a printable Markdown study guide with answers and demo figures.
 
+    \b
     Example:
         tutor export markdown -o study-guide.md
     """
@@ -417,6 +433,7 @@ def export_json(
 ) -> None:
     """Print the bank as JSON: {"files": [question files valid against `tutor schema`]}.
 
+    \b
     Example:
         tutor export json --topic masks > masks.json
     """
