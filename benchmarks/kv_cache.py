@@ -8,11 +8,18 @@ total; with one, each step runs only the new token through the model.
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
-import numpy as np
+# benchmarks/engine.py would shadow the engine package when this file runs as a script
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
 
-from engine.gpt2 import GPT2, gpt2_config
+import numpy as np  # noqa: E402
+
+from engine.gpt2 import GPT2, gpt2_config  # noqa: E402
 
 
 def measure(n_new: int = 256, n_layer: int = 4, d_model: int = 256, n_head: int = 4,
