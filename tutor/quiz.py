@@ -352,8 +352,9 @@ def ask_numeric(card: Card) -> Asked:
 
     q = card.q
     values = {k: card.s.rng.choice(v) for k, v in sorted(q.choices().items())}
-    prompt = q.prompt.format_map(values)
-    truth = compute_answer(q.answer_from.name, {**q.answer_from.args, **values})
+    fields = {**q.answer_from.args, **values}
+    prompt = q.prompt.format_map(fields)
+    truth = compute_answer(q.answer_from.name, fields)
     units = f" ({q.units})" if q.units else ""
     card.s.show(card, [], f"Type a number{units}: 124M, 1.2e8, 2^30 and 2 GiB all work; "
                 f"within {q.tolerance:.0%} counts.", prompt=prompt)
@@ -361,7 +362,7 @@ def ask_numeric(card: Card) -> Asked:
     correct = given is not None and within(given, truth.value, q.tolerance)
     card.s.verdict(correct, f"the answer is {format_number(truth.value)}{units}")
     card.s.say(f"  [dim]working:[/] {_esc(truth.working)}")
-    card.s.reveal(q, answer_only=True)
+    card.s.reveal(q, answer_only=True, fields=fields)
     return card.auto(answer, correct, values=values, expected=truth.value)
 
 
@@ -450,10 +451,12 @@ class Session:
                              subtitle=_esc(header(q)), title_align="left",
                              subtitle_align="left"))
 
-    def reveal(self, q, points: bool = True, answer_only: bool = False) -> None:
+    def reveal(self, q, points: bool = True, answer_only: bool = False,
+               fields: dict | None = None) -> None:
         from tutor.render import reflow
 
-        self.say(f"[bold]Answer[/]\n{_esc(reflow(q.answer))}")
+        answer = q.answer.format_map(fields) if fields is not None else q.answer
+        self.say(f"[bold]Answer[/]\n{_esc(reflow(answer))}")
         if answer_only:
             return
         if points and q.points:
@@ -603,7 +606,6 @@ def run_quiz(bank, opts: QuizOptions, interactive: bool | None = None) -> int:
         if not plan:
             out.print(_nothing_due(rows, start, opts))
         code = 0
-        wall = time.monotonic()
         if plan:
             session.session_id = store.start_session(
                 start, "cram" if opts.cram else "interview" if interview_at else "review")
@@ -616,7 +618,8 @@ def run_quiz(bank, opts: QuizOptions, interactive: bool | None = None) -> int:
                 out.print()
             finally:
                 store.end_session(session.session_id, clock(), session.tally.skipped)
-        _summary(session, store, questions, clock(), time.monotonic() - wall, ready)
+        # time taken on the session's clock, so a fixed TUTOR_NOW gives a fixed summary
+        _summary(session, store, questions, clock(), (clock() - start).total_seconds(), ready)
         return code
     except sqlite3.Error as e:
         raise store_error(store.path, e) from None
@@ -665,6 +668,7 @@ def _summary(session: Session, store, questions: list, now: datetime, seconds: f
         nxt = f"; next {_when(upcoming[0], now)}" if upcoming else ""
         weakest = f"Weakest topic: {t.weakest_topic()}." if t.weakest_topic() else \
             "No misses this time."
-        session.say(f"[bold]{t.seen} cards[/]: {t.right} right, {t.wrong} wrong"
+        cards = "card" if t.seen == 1 else "cards"
+        session.say(f"[bold]{t.seen} {cards}[/]: {t.right} right, {t.wrong} wrong"
                     f"{f', {t.skipped} skipped' if t.skipped else ''} in {minutes}m {secs:02d}s. "
                     f"Due in the next 24 h: {due_24h}{nxt}. {weakest} Everything is saved.")

@@ -279,7 +279,7 @@ def test_plain_output_without_json(bank):
                                       "--now", NOW.isoformat()], input="A,C\n")
     assert result.exit_code == 0
     assert "Which of these are positional encodings?" in result.stdout
-    assert "1 cards: 1 right, 0 wrong" in result.stdout
+    assert "1 card: 1 right, 0 wrong" in result.stdout
 
 
 def test_unknown_topic_and_bad_options(bank):
