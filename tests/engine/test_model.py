@@ -494,3 +494,39 @@ def test_models_refuse_the_wrong_architecture():
     # the encoder of an encoder-decoder runs on its own, from the "encoder." parameters
     memory = encoder(np.array([1, 2, 3]), q, t5)
     assert memory.shape == (3, t5.d_model)
+
+
+def llama_params(sd, n_layer, dtype):
+    """Hugging Face LlamaForCausalLM names -> engine names."""
+    p = {"tok_emb": sd["model.embed_tokens.weight"], "lm_head": sd["lm_head.weight"].T,
+         "final_norm.g": sd["model.norm.weight"]}
+    for i in range(n_layer):
+        hf, ours = f"model.layers.{i}.", f"blocks.{i}."
+        for w in "qkvo":
+            p[f"{ours}attn.w_{w}"] = sd[f"{hf}self_attn.{w}_proj.weight"].T
+        for w in ("gate", "up", "down"):
+            p[f"{ours}ffn.w_{w}"] = sd[f"{hf}mlp.{w}_proj.weight"].T
+        p[ours + "attn_norm.g"] = sd[hf + "input_layernorm.weight"]
+        p[ours + "ffn_norm.g"] = sd[hf + "post_attention_layernorm.weight"]
+    return {k: np.ascontiguousarray(v, dtype=dtype) for k, v in p.items()}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_llama_gqa_decoder_matches_transformers(dtype):
+    sd, g = load_golden("llama_tiny.npz")
+    config = ModelConfig(vocab_size=67, n_ctx=64, d_model=32, n_layer=2, n_head=int(g["n_head"]),
+                         n_kv_head=int(g["n_kv_head"]), d_ff=48, activation="swiglu",
+                         norm="rmsnorm", bias=False, tie_embeddings=False, positional="rope",
+                         rope_theta=10000.0, eps=1e-5)
+    p = llama_params(sd, config.n_layer, dtype)
+    assert set(p) == set(param_shapes(config))
+    logits = decoder(g["input_ids"], p, config)
+    assert logits.dtype == dtype
+    # the reference is float32 (transformers computes RoPE angles in float32 regardless)
+    np.testing.assert_allclose(logits, g["logits"], rtol=0, atol=1e-4)
+
+    cache, step, tokens = KVCache(config.n_layer, 16), g["prompt"], []
+    for _ in range(g["greedy"].shape[-1]):
+        step = decoder(step, p, config, cache=cache)[:, -1:].argmax(-1)     # (1, 1)
+        tokens.append(int(step[0, 0]))
+    np.testing.assert_array_equal(tokens, g["greedy"][0])
