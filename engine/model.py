@@ -342,10 +342,13 @@ def multi_head_attention(x: np.ndarray, params: Params, prefix: str, n_head: int
     if is_causal and q.shape[-2] > 1:   # a single newest query may see every key: no mask
         # aligned bottom-right: with a cache the new queries are the last n_q positions
         attn_mask = combine_masks(causal_mask(q.shape[-2], k.shape[-2]), attn_mask)
-    # without weights, attention takes the fused route that never holds all scores at once
+    # Without weights, attention takes the blocked route that never holds all scores at
+    # once; for a single new query (cached decoding) the one score row is tiny and the
+    # plain route has far less overhead per call, so take it and drop the weights.
+    plain = return_weights or q.shape[-2] == 1
     res = scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, scale=scale,
-                                       return_weights=return_weights)
-    out, w = res if return_weights else (res, None)
+                                       return_weights=plain)
+    out, w = res if plain else (res, None)
     out = linear(_merge_heads(out), p[prefix + ".w_o"], p.get(prefix + ".b_o"))  # (..., n_q, d)
     return (out, w) if return_weights else out
 
