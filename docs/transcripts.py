@@ -6,7 +6,9 @@ command and rewrites the blocks; the test suite reruns them and fails when the
 docs and the real output drift apart.
 
 Commands run from the repository root with NO_COLOR=1, COLUMNS=72, an empty
-TUTOR_HOME and no TUTOR_BANK, so the output is the same on every machine.
+TUTOR_HOME (shared by the commands of one document, in order), a fixed
+TUTOR_NOW and no TUTOR_BANK, so the output is the same on every machine. A
+line `$ printf '...' | tutor ...` feeds the printf text to the command's stdin.
 """
 
 from __future__ import annotations
@@ -39,15 +41,24 @@ def commands(block: str) -> list[tuple[str, str]]:
     return [(cmd, "\n".join(lines).rstrip()) for cmd, lines in out]
 
 
+PIPED = re.compile(r"^printf '((?:[^'\\]|\\.)*)' \| (tutor .*)$")
+NOW = "2026-11-23T09:00:00Z"  # TUTOR_NOW: the quiz's clock, fixed so its output is too
+
+
 def run(command: str, home: str) -> str:
+    stdin = ""
+    piped = PIPED.match(command)
+    if piped:
+        stdin = piped.group(1).encode().decode("unicode_escape")
+        command = piped.group(2)
     args = shlex.split(command)
     if args[0] != "tutor":
         raise ValueError(f"transcripts run only tutor commands, not {command!r}")
     env = {k: v for k, v in os.environ.items() if k not in ("TUTOR_BANK", "FORCE_COLOR")}
     env.update(NO_COLOR="1", COLUMNS=str(WIDTH), LINES="50", TUTOR_HOME=home,
-               TERM="dumb", PYTHONIOENCODING="utf-8")
+               TERM="dumb", PYTHONIOENCODING="utf-8", TUTOR_NOW=NOW)
     r = subprocess.run([sys.executable, "-m", "tutor", *args[1:]], cwd=ROOT, env=env,
-                       capture_output=True, text=True, timeout=120)
+                       input=stdin, capture_output=True, text=True, timeout=120)
     text = r.stdout + r.stderr
     return "\n".join(line.rstrip() for line in text.rstrip().splitlines())
 
@@ -59,14 +70,24 @@ def render(block: str, home: str) -> str:
     return "\n".join(parts) + "\n"
 
 
-def update() -> None:
+def check(doc: Path) -> list[tuple[str, str, str]]:
+    """Rerun a document's commands in order: (command, expected, actual) for each."""
+    out = []
     with tempfile.TemporaryDirectory() as home:
-        for doc in documents():
+        for block in BLOCK.findall(doc.read_text(encoding="utf-8")):
+            for cmd, expected in commands(block):
+                out.append((cmd, expected, run(cmd, home)))
+    return out
+
+
+def update() -> None:
+    for doc in documents():
+        with tempfile.TemporaryDirectory() as home:
             text = doc.read_text(encoding="utf-8")
             new = BLOCK.sub(lambda m: "```console\n" + render(m.group(1), home) + "```", text)
-            if new != text:
-                doc.write_text(new, encoding="utf-8")
-                print(f"updated {doc.relative_to(ROOT)}")
+        if new != text:
+            doc.write_text(new, encoding="utf-8")
+            print(f"updated {doc.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

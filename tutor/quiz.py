@@ -357,7 +357,7 @@ def ask_numeric(card: Card) -> Asked:
     truth = compute_answer(q.answer_from.name, fields)
     units = f" ({q.units})" if q.units else ""
     card.s.show(card, [], f"Type a number{units}: 124M, 1.2e8, 2^30 and 2 GiB all work; "
-                f"within {q.tolerance:.0%} counts.", prompt=prompt)
+                f"within {q.tolerance * 100:.3g}% counts.", prompt=prompt)
     answer, given = card.parsed(parse_number, "number > ")
     correct = given is not None and within(given, truth.value, q.tolerance)
     card.s.verdict(correct, f"the answer is {format_number(truth.value)}{units}")

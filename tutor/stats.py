@@ -139,6 +139,10 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x:.0%}"
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _render(data: dict) -> None:
     from rich.table import Table
 
@@ -146,7 +150,7 @@ def _render(data: dict) -> None:
 
     out = console()
     table = Table(title=f"{data['seen']} of {data['in_bank']} cards seen, "
-                        f"{data['total_reviews']} reviews", title_justify="left")
+                        f"{_plural(data['total_reviews'], 'review')}", title_justify="left")
     for name, justify in (("topic", "left"), ("seen", "right"), ("recall now", "right"),
                           ("lapses", "right"), ("retention 30 d", "right")):
         table.add_column(name, justify=justify)
@@ -160,7 +164,8 @@ def _render(data: dict) -> None:
         f" (from {data['forecast'][0]['date'][5:]})"
     hours, rest = divmod(int(data["study_seconds"]), 3600)
     out.print(f"Due today: [bold]{data['due_today']}[/]   next 7 days: {forecast}")
-    out.print(f"Streak: {data['streak_days']} days   study time: {hours} h {rest // 60:02d} min")
+    streak = _plural(data["streak_days"], "day")
+    out.print(f"Streak: {streak}   study time: {hours} h {rest // 60:02d} min")
     out.print(_chart(data["reviews_per_day"]))
     if data["weakest"]:
         weak = Table(title="Weakest questions", title_justify="left")

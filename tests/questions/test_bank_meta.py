@@ -22,11 +22,15 @@ SEEDS = yaml.safe_load((ROOT / "tests/fixtures/seed_keys.yaml").read_text(encodi
 TOPICS = {"complexity", "scaling", "masks", "norms", "params", "attention", "positional",
           "architecture", "efficient-attention", "inference", "systems", "tokenization",
           "training", "explain"}
-TAGS = set("""attention softmax complexity memory masks padding causal positional rope alibi
-sinusoidal normalization layernorm residual ffn activation params flops scaling-laws
-efficient-attention sparse linear-attention flash kv-cache decoding inference tokenization
-vocabulary training optimization regularization architecture encoder decoder encoder-decoder rnn
-history parallelism hardware context-length explain cross-attention heads gradients""".split())
+TAGS = {
+    "attention", "softmax", "complexity", "memory", "masks", "padding", "causal", "positional",
+    "rope", "alibi", "sinusoidal", "normalization", "layernorm", "residual", "ffn",
+    "activation", "params", "flops", "scaling-laws", "efficient-attention", "sparse",
+    "linear-attention", "flash", "kv-cache", "decoding", "inference", "tokenization",
+    "vocabulary", "training", "optimization", "regularization", "architecture", "encoder",
+    "decoder", "encoder-decoder", "rnn", "history", "parallelism", "hardware",
+    "context-length", "explain", "cross-attention", "heads", "gradients",
+}
 
 
 @pytest.fixture(scope="module")
