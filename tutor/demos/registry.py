@@ -63,8 +63,8 @@ _DEMOS = [
              )),
     DemoInfo("complexity", "Measured O(n^2) attention time and memory against the FFN",
              ("complexity", "systems"), aliases=("quadratic", "timing"), params=(
-                 Param("n_min", int, 256, "Smallest sequence length timed.", 64, 4096),
-                 Param("n_max", int, 2048, "Largest sequence length timed.", 128, 8192),
+                 Param("n_min", int, 128, "Smallest sequence length timed.", 64, 4096),
+                 Param("n_max", int, 1024, "Largest sequence length timed.", 128, 8192),
                  Param("d_model", int, 64, "Head dimension of the timed attention.", 8, 1024),
                  Param("repeats", int, 5, "Timings per size (the median is kept).", 1, 20),
                  Param("dtype", str, "float64", "Float type of the timed arrays.",
