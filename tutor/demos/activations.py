@@ -12,6 +12,7 @@ from `engine.accounting.ffn_params` without biases.
 
 JSON keys:
 - `points`: sample x values; `relu`, `gelu_exact`, `gelu_tanh`, `silu`: values there.
+- `curve_x`, `curve_relu`, `curve_gelu`, `curve_silu`: the plotted curves on [-4, 4].
 - `max_tanh_error`, `max_tanh_error_at`: largest |gelu_tanh - gelu_exact| and where.
 - `d_model`; `ffn_4x_params`: 2 * d * 4d; `swiglu_exact_hidden`: 8/3 d;
   `swiglu_exact_params`: 3 * d * 8/3 d; `swiglu_hidden`: LLaMA's rounded size;

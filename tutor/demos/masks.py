@@ -17,6 +17,7 @@ with random Q, K, V projections.
   to -inf.
 
 JSON keys:
+- `n`, `lengths`: sequence length and the real lengths (capped at n).
 - `causal_mask`, `padding_mask`: bool n x n matrices (padding for the shortest sequence).
 - `changed_from`: first perturbed position.
 - `delta_causal`, `delta_unmasked`: max |change| of each position's output.

@@ -20,7 +20,7 @@ JSON keys:
 - `ln_diff`, `rms_diff`, `bn_diff`: max |difference| of the shared sequence's
   outputs between the two batches.
 - `ln_pad_diff`, `rms_pad_diff`, `bn_pad_diff`: max |difference| of the real tokens'
-  outputs with and without pad tokens appended.
+  outputs with and without `pad_tokens` pad tokens appended.
 - `layers`: 0..L, residual stream index (0 = the input).
 - `rms_pre`, `rms_post`: RMS of the residual stream entering each layer (and the output).
 - `grad_pre`, `grad_post`: RMS of d loss / d stream at each layer.

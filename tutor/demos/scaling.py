@@ -11,7 +11,7 @@ JSON keys:
 - `max_weight_raw`, `max_weight_scaled`: the largest attention weight of a row,
   averaged over the trials.
 - `entropy_raw`, `entropy_scaled`: entropy of the weights in nats, averaged.
-- `entropy_max`: log(n_keys), the entropy of uniform attention.
+- `entropy_max`: log(n_keys), the entropy of uniform attention; `n_keys`.
 - `jacobian_raw`, `jacobian_scaled`: Frobenius norm of the softmax Jacobian
   diag(p) - p p^T (how much gradient flows back to the scores), averaged.
 - `takeaway`: the conclusion, built from the numbers above.

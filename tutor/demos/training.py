@@ -18,7 +18,8 @@ and that minimum is the target's entropy.
 JSON keys:
 - `schedule_steps`; `inverse_sqrt`, `cosine`: learning rates at those steps.
 - `inverse_sqrt_peak`, `inverse_sqrt_peak_step`, `cosine_peak`, `cosine_peak_step`.
-- `target_true`, `target_other`: the smoothed target's two values.
+- `classes`, `smoothing`: K and eps; `target_true`, `target_other`: the smoothed
+  target's two values.
 - `margins`; `p_true`, `ce`, `smoothed_ce`: probability of the true class and
   the two losses at each margin.
 - `best_margin`: m* (null without smoothing); `min_smoothed_ce`: the smallest
