@@ -248,10 +248,20 @@ def render(result: dict):
     fit = Text(f"Fitted exponents: attention {result['attention_exponent']:.2f} "
                f"(R^2 {result['attention_r2']:.3f}, {verdict}); FFN "
                f"{result['ffn_exponent']:.2f} (R^2 {result['ffn_r2']:.3f}).")
-    why = Text("Why float64: its time per FLOP is flat in n, so the fit sees the n^2 term "
-               "alone; in float32 the n x n scores leave the L3 cache past n ~ 1024 and "
-               "ns/FLOP climbs (try --dtype float32). BLAS runs on one thread, so a busy "
-               "second core cannot distort the small sizes.", style="dim")
+    per_flop = result["attention_ns_per_flop"]
+    spread = max(per_flop) / min(per_flop)
+    if result["dtype"] == "float64":
+        why = Text(f"Why float64: its time per FLOP stays nearly flat in n (here within "
+                   f"{spread:.1f}x: fixed costs at small n, cache spills at large n), so the "
+                   "fit sees the n^2 term; in float32 the n x n scores leave the L3 cache past "
+                   "n ~ 1024 and ns/FLOP climbs (try --dtype float32 --n-max 4096). BLAS runs "
+                   "on one thread so a busy second core cannot distort small sizes.",
+                   style="dim")
+    else:
+        why = Text(f"In {result['dtype']} watch ns/FLOP: it spans {spread:.1f}x here. Once the "
+                   "n x n scores outgrow the L3 cache each FLOP costs more, which bends the "
+                   "fit above 2: the memory hierarchy on top of the quadratic term.",
+                   style="dim")
     cross = _viz.table(["model", "d", "crossover n", "n / d"],
                        [[c["name"], c["d_model"], f"{c['n']:,}", f(c["n"] / c["d_model"])]
                         for c in result["crossover"]],
