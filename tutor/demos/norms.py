@@ -37,16 +37,25 @@ import numpy as np
 from engine.functional import batch_norm, layer_norm, linear, relu, rms_norm
 
 _EPS = 1e-5
-_BUDGET = 40_000_000         # layers x batch x seq x d x 4 (hidden) multiply-adds, x ~6 passes
+_WORK = 2_000_000_000        # layers x tokens x d x 4d: a few seconds for both stacks here
+_MEMORY = 1 << 30            # bytes of activations kept for the backward pass
+_BYTES_PER_NUMBER = 6 * 8    # per token and width unit: x, LN(x) and the 4d hidden, float64
 
 
 def check(p) -> str | None:
-    work = p.layers * p.batch * p.seq * p.d * 4 * p.d
-    if work <= _BUDGET * 6:
+    tokens = p.batch * p.seq
+    per_layer = max(tokens * p.d * 4 * p.d / _WORK,        # multiply-adds of one layer
+                    tokens * p.d * _BYTES_PER_NUMBER / _MEMORY)  # its cached activations
+    if p.layers * per_layer <= 1:
         return None
-    largest = max(1, (_BUDGET * 6) // (p.batch * p.seq * p.d * 4 * p.d))
-    return (f"--layers {p.layers} with --d {p.d}, --seq {p.seq} and --batch {p.batch} needs "
-            f"{work:,} multiply-adds; the largest --layers allowed with these is {largest}")
+    if per_layer > 1:
+        largest_d = int(min(math.sqrt(_WORK / (4 * tokens)),
+                            _MEMORY / (tokens * _BYTES_PER_NUMBER)))
+        return (f"--d {p.d} with --seq {p.seq} and --batch {p.batch} is too much work even "
+                f"for one layer; the largest --d allowed with these is {largest_d}")
+    return (f"--layers {p.layers} with --d {p.d}, --seq {p.seq} and --batch {p.batch} would "
+            f"need more than a few seconds or 1 GiB; the largest --layers allowed with these "
+            f"is {int(1 / per_layer)}")
 
 
 # --------------------------------------------------------------------------- part 1

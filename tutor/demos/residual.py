@@ -39,17 +39,22 @@ _GAINS = (0.5, 1.0, 2.0)
 _STACK_GAIN = 0.7
 
 
+_LIMIT = 2_000_000_000     # multiply-adds, about a second here
+_PER_STEP = 13             # one d x d x d product plus a d x d SVD (~12 d^3) per step and gain
+
+
 def check(p) -> str | None:
-    work = p.layers * _BATCH * p.d * p.d + p.steps * p.d**3 * len(_GAINS)
-    limit = 2_000_000_000
-    if work <= limit:
+    per_step = p.d**3 * len(_GAINS) * _PER_STEP
+    work = p.layers * _BATCH * p.d * p.d + p.steps * per_step
+    if work <= _LIMIT:
         return None
-    if p.steps * p.d**3 * len(_GAINS) > limit:
-        largest = max(2, limit // (p.d**3 * len(_GAINS)))
-        return (f"--steps {p.steps} with --d {p.d} needs {p.steps * p.d**3 * 3:,} "
-                f"multiply-adds for the Jacobian products; the largest --steps allowed with "
-                f"this --d is {largest}")
-    return f"--layers {p.layers} with --d {p.d} is too much work; use a smaller --d"
+    if 2 * per_step > _LIMIT:
+        largest_d = int((_LIMIT / (2 * len(_GAINS) * _PER_STEP)) ** (1 / 3))
+        return (f"--d {p.d} is too wide for the RNN Jacobian products; the largest --d "
+                f"allowed is {largest_d}")
+    largest = _LIMIT // per_step
+    return (f"--steps {p.steps} with --d {p.d} needs about {work:,} multiply-adds; the "
+            f"largest --steps allowed with this --d is {largest}")
 
 
 # --------------------------------------------------------------------------- part 1
