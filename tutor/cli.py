@@ -92,6 +92,17 @@ def _load_bank():
     return bank
 
 
+def _load_index():
+    """Question ids, topics, kinds and tags only: cached, for commands that need no more."""
+    from tutor.bank.index import load_index
+    from tutor.ui import warn
+
+    bank = load_index(_BANK_DIRS)
+    for problem in bank.problems:
+        warn(f"{problem} (file skipped)")
+    return bank
+
+
 def _complete_topic(incomplete: str) -> list[str]:
     from tutor.completion import topics
 
@@ -337,7 +348,7 @@ def stats(
     env_now = os.environ.get("TUTOR_NOW")
     clock = (parse_now(now, "--now") if now else
              parse_now(env_now, "TUTOR_NOW") if env_now else None)
-    stats_view(_load_bank(), topic or [], as_json, clock)
+    stats_view(_load_index(), topic or [], as_json, clock)
 
 
 @app.command()

@@ -14,7 +14,7 @@ _ID = re.compile(r"^\s*-?\s*id:\s*['\"]?([a-z0-9_./-]+)", re.M)
 
 
 def _files() -> list[Path]:
-    from tutor.bank.loader import question_files
+    from tutor.bank.core import question_files
     from tutor.paths import builtin_questions_dir, user_bank_dirs
 
     out: list[Path] = []
