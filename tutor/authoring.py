@@ -16,10 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tutor.bank.core import KINDS
 from tutor.errors import TutorError, UsageError
 
 Ask = Callable[..., str]
-KINDS = ("recall", "choice", "numeric", "keypoints", "order")
 SCHEMA_FILE = "tutor-schema.json"
 
 

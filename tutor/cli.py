@@ -164,7 +164,7 @@ def list_questions(
     """
     from tutor.views import list_view
 
-    list_view(_load_bank(), topic or [], tag or [], kind or [], source or [], as_json)
+    list_view(_load_index(), topic or [], tag or [], kind or [], source or [], as_json)
 
 
 @app.command()

@@ -30,7 +30,7 @@ def topics_view(bank, as_json: bool) -> None:
 
 
 def _check_filters(bank, topics, kinds) -> None:
-    from tutor.bank.schema import KINDS
+    from tutor.bank.core import KINDS
 
     for k in kinds:
         if k not in KINDS:
@@ -56,7 +56,7 @@ def list_view(bank, topics, tags, kinds, sources, as_json: bool) -> None:
     table.add_column("id", no_wrap=True, overflow="fold")
     table.add_column("kind", no_wrap=True)
     table.add_column("d", justify="right")
-    table.add_column("prompt", ratio=1)
+    table.add_column("prompt", ratio=1, no_wrap=True, overflow="ellipsis")
     for q in questions:
         table.add_row(q.id, q.kind, str(q.difficulty), q.prompt.strip().splitlines()[0])
     console().print(table)

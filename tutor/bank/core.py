@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+KINDS = ("recall", "choice", "numeric", "keypoints", "order")
+
 
 @dataclass(frozen=True, order=True)
 class Problem:

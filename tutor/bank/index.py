@@ -1,6 +1,7 @@
-"""A cached index of the bank (id, topic, kind, tags, sources) for commands that need no more.
+"""A cached index of the bank (each question's summary) for commands that need no more.
 
-`tutor stats` only needs to know which questions exist and their topics. Loading
+`tutor list` and `tutor stats` only need each question's id, topic, kind, prompt
+and tags. Loading
 and validating every YAML file costs far more than the store queries, so the
 index is cached as JSON in TUTOR_HOME/cache, keyed by every question file's path,
 size and modification time (and the code's version). Any change to a file, or a
@@ -16,16 +17,26 @@ from pathlib import Path
 
 from tutor.bank.core import Bank, Problem, Topic, question_files
 
-CACHE_NAME = "bank-index-v1.json"
+CACHE_NAME = "bank-index-v2.json"
 
 
 @dataclass(frozen=True)
 class QuestionStub:
+    """A question's `summary()` (what `tutor list` shows), without the model behind it."""
+
     id: str
     topic: str
     kind: str
+    prompt: str
+    difficulty: int
     tags: tuple[str, ...]
+    demo: dict | None
     asked_in: tuple[str, ...]
+
+    def summary(self) -> dict:
+        data = asdict(self)
+        data["tags"], data["asked_in"] = list(self.tags), list(self.asked_in)
+        return data
 
 
 def _roots(extra_dirs: list[Path] | None) -> list[Path]:
@@ -85,8 +96,7 @@ def _to_json(bank: Bank, key: list) -> dict:
     return {
         "key": key,
         "topics": [asdict(t) for t in bank.topics.values()],
-        "questions": [[q.id, q.topic, q.kind, list(q.tags), list(q.asked_in)]
-                      for q in bank.questions.values()],
+        "questions": [q.summary() for q in bank.questions.values()],
         "problems": [asdict(p) for p in bank.problems],
     }
 
@@ -96,7 +106,8 @@ def _from_json(data: dict) -> Bank:
     for t in data["topics"]:
         bank.topics[t["name"]] = Topic(t["name"], t["title"], t["description"],
                                        tuple(t["aliases"]), tuple(t["files"]))
-    for qid, topic, kind, tags, asked_in in data["questions"]:
-        bank.questions[qid] = QuestionStub(qid, topic, kind, tuple(tags), tuple(asked_in))
+    for q in data["questions"]:
+        bank.questions[q["id"]] = QuestionStub(**{**q, "tags": tuple(q["tags"]),
+                                                  "asked_in": tuple(q["asked_in"])})
     bank.problems = [Problem(**p) for p in data["problems"]]
     return bank

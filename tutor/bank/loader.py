@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from tutor.bank import schema
-from tutor.bank.core import Bank, Problem, Topic, question_files
+from tutor.bank.core import KINDS, Bank, Problem, Topic, question_files
 from tutor.bank.schema import AnyQuestion, QuestionFile
 from tutor.bank.yamlsafe import Located, YamlProblem, parse, read_text
 
@@ -198,9 +198,9 @@ def _problem(where: str, located: Located, err: dict[str, Any]) -> Problem:
         line, col = located.position((*path, "kind"))
         if kind == "union_tag_not_found":
             return Problem(where, line, col, "missing required field 'kind' "
-                                             f"(one of {', '.join(schema.KINDS)})")
+                                             f"(one of {', '.join(KINDS)})")
         got = err.get("ctx", {}).get("tag", "?")
-        return Problem(where, line, col, f"kind {got!r} is not one of {', '.join(schema.KINDS)}")
+        return Problem(where, line, col, f"kind {got!r} is not one of {', '.join(KINDS)}")
     after = path[2:] if path[:1] == ("questions",) and len(path) > 2 else path
     label = ".".join(str(p) for p in after if not isinstance(p, int)) or "file"
     if kind == "string_pattern_mismatch" and field_name == "id":

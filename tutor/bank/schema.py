@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 
 ID_PATTERN = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*/[a-z0-9]+(?:[-_.][a-z0-9]+)*$"
 TOPIC_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-KINDS = ("recall", "choice", "numeric", "keypoints", "order")
 
 Scalar = int | float | str
 
