@@ -10,6 +10,7 @@ help settings. Target: `tutor --help` at most 1.2x the bare app.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -54,10 +55,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         bare = Path(tmp) / "bare.py"
         bare.write_text(bare_app(n_commands))
+        # the console script, as a user runs it (python -m adds runpy's few ms)
+        script = Path(sys.executable).with_name("tutor")
+        tutor = [str(script)] if script.exists() else [sys.executable, "-m", "tutor"]
         cases = {
             "bare typer --help": [sys.executable, str(bare), "--help"],
-            "tutor --help": [sys.executable, "-m", "tutor", "--help"],
-            "tutor list": [sys.executable, "-m", "tutor", "list"],
+            "tutor --help": [*tutor, "--help"],
+            "tutor list": [*tutor, "list"],
         }
         for cmd in cases.values():  # warm the file cache
             wall(cmd)
@@ -67,7 +71,8 @@ def main() -> None:
                 times[name].append(wall(cmd))
     med = {k: statistics.median(v) * 1000 for k, v in times.items()}
     base = med["bare typer --help"]
-    print(f"{n_commands} commands, median of {args.runs} interleaved runs")
+    print(f"{n_commands} commands, median of {args.runs} interleaved runs; "
+          f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}")
     for name, ms in med.items():
         print(f"  {name:<20} {ms:7.1f} ms   {ms / base:5.2f}x bare")
     ratio = med["tutor --help"] / base
