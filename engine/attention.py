@@ -242,6 +242,13 @@ def _row_block(n_k: int) -> int:
     return int(min(512, max(16, (1 << 19) // max(n_k, 1))))
 
 
+def _row_max(s: np.ndarray) -> np.ndarray:
+    row_max = s.max(axis=-1, keepdims=True)                         # (r, 1)
+    # An all -inf row keeps shift 0, so exp gives zeros instead of NaN.
+    np.copyto(row_max, 0, where=~np.isfinite(row_max))
+    return row_max
+
+
 def _attention_fast(q, k, v, mask, is_causal, scale):
     """Same maths as _attention_with_weights, never holding more than a row block.
 
@@ -265,11 +272,17 @@ def _attention_fast(q, k, v, mask, is_causal, scale):
     if float_mask:
         mb = mb.astype(dtype, copy=False)
 
-    # Bound |q_i . k_j| * scale <= scale |q_i| max_j |k_j| (Cauchy-Schwarz).
+    # Bound |q_i . k_j| * scale <= scale |q_i| max_j |k_j| (Cauchy-Schwarz). Rows whose
+    # bound is small skip the row-max pass: exp cannot overflow there. The bound for a
+    # row uses only the keys that row may see (all keys, or keys <= i when causal) of
+    # its own batch item, so a row's result never depends on masked or other items' data,
+    # which keeps causal outputs bit-identical when future tokens change. Any explicit
+    # mask takes the max-subtracting route, whose row max covers only visible keys.
     q_norm = np.sqrt(np.einsum("...i,...i->...", qb, qb))          # batch + (n_q,)
     k_norm = np.sqrt(np.einsum("...i,...i->...", kb, kb))          # batch + (n_k,)
-    bound = abs(scale) * q_norm.max(initial=0.0) * k_norm.max(initial=0.0)
-    shift = float_mask or not bound < _NO_SHIFT_BOUND
+    always_shift = mb is not None
+    k_seen = (np.maximum.accumulate(k_norm, axis=-1) if is_causal   # keys 0..i
+              else k_norm.max(axis=-1, keepdims=True))              # batch + (n_k or 1,)
 
     r = _row_block(n_k)
     tril = np.tri(r, r, k=0, dtype=bool)                          # within-block causal
@@ -304,11 +317,15 @@ def _attention_fast(q, k, v, mask, is_causal, scale):
                 s += m
             else:
                 np.copyto(s, -np.inf, where=~m)
-        if shift:
-            row_max = s.max(axis=-1, keepdims=True)                 # (r, 1)
-            # An all -inf row keeps shift 0, so exp gives zeros instead of NaN.
-            np.copyto(row_max, 0, where=~np.isfinite(row_max))
-            s -= row_max
+        if always_shift:
+            s -= _row_max(s)
+        else:
+            seen = (k_seen[idx][np.minimum(np.arange(i0, i1), n_k - 1)] if is_causal
+                    else k_seen[idx][0])
+            rows = np.flatnonzero(abs(scale) * q_norm[idx][i0:i1] * seen >= _NO_SHIFT_BOUND)
+            if rows.size:
+                part = s[rows]                                      # (rows, kmax) copy
+                s[rows] = part - _row_max(part)
         np.exp(s, out=s)
         o = s @ v_aug(idx)[:kmax]                                   # (r, d_v + 1)
         denom = o[:, d_v:]

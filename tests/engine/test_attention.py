@@ -235,3 +235,24 @@ def test_additive_attention_matches_loops():
         np.testing.assert_allclose(out[i], (e / e.sum()) @ v, atol=1e-14)
     with pytest.raises(ValueError, match="d_a"):
         additive_attention(q, k, v, w_q, w_k, np.ones(3))
+
+
+def test_rows_depend_only_on_what_they_may_see_bit_for_bit():
+    """Large future keys, or a large other batch item, must not change any visible row's bits
+    (the fast path decides per row, from visible keys only, whether to subtract the row max)."""
+    from engine.attention import scaled_dot_product_attention as sdpa
+
+    rng = np.random.default_rng(7)
+    n, d = 1024, 64
+    q, k, v = (rng.standard_normal((2, 4, n, d)).astype(np.float32) for _ in range(3))
+    base = sdpa(q, k, v, is_causal=True)
+    k2, v2 = k.copy(), v.copy()
+    k2[..., 700:, :] *= 50.0          # future keys now push the bound past the threshold
+    v2[..., 700:, :] = 3.0
+    moved = sdpa(q, k2, v2, is_causal=True)
+    assert np.array_equal(base[..., :700, :], moved[..., :700, :])
+    assert not np.array_equal(base[..., 700:, :], moved[..., 700:, :])
+    # batch items are independent: item 0 alone equals item 0 next to a huge item 1
+    big = k.copy()
+    big[1] *= 100.0
+    assert np.array_equal(sdpa(q[:1], k[:1], v[:1]), sdpa(q, big, v)[:1])
