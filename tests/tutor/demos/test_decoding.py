@@ -1,21 +1,18 @@
 """decoding demo: each filter against a brute-force construction from the same logits."""
 
-import io
 import json
 
 import numpy as np
 import pytest
-from rich.console import Console
 from typer.testing import CliRunner
 
+from tests.tutor.demos import _helpers as helpers
 from tutor.cli import app
-from tutor.demos import DEMOS, compute, prepare, render
 from tutor.demos.decoding import build_model, loop, repeat_rate
 
 
 def run(**args) -> dict:
-    info = DEMOS["decoding"]
-    return compute(info, prepare(info, args))
+    return helpers.run("decoding", **args)
 
 
 def softmax(x):
@@ -101,8 +98,6 @@ def test_repetition_measures_on_hand_made_sequences():
 
 
 def test_renders_within_60_columns(result):
-    out = io.StringIO()
-    Console(width=60, file=out, color_system=None).print(render(DEMOS["decoding"], result))
-    lines = out.getvalue().splitlines()
-    assert max(map(len, lines)) <= 60
-    assert any("Takeaway" in line for line in lines)
+    text = helpers.render_text("decoding", result)
+    helpers.assert_fits(text)
+    assert "Takeaway" in text

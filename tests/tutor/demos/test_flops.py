@@ -1,23 +1,20 @@
 """flops demo: per-token FLOPs, attention share and 6ND against hand formulas."""
 
-import io
 import json
 import math
 
 import pytest
-from rich.console import Console
 from typer.testing import CliRunner
 
+from tests.tutor.demos import _helpers as helpers
 from tutor.cli import app
-from tutor.demos import DEMOS, compute, prepare, render
 
 N_GPT2 = 124_439_808                     # GPT-2 small, as counted by transformers
 L, D, V, CTX = 12, 768, 50257, 1024
 
 
 def run(**args) -> dict:
-    info = DEMOS["flops"]
-    return compute(info, prepare(info, args))
+    return helpers.run("flops", **args)
 
 
 def gpt2_forward(n: int) -> int:
@@ -74,8 +71,6 @@ def test_gqa_preset_forward_flops():
 
 @pytest.mark.parametrize("args", [{}, {"preset": "t5-small", "context": [100]}])
 def test_renders_within_60_columns(args):
-    out = io.StringIO()
-    Console(width=60, file=out, color_system=None).print(render(DEMOS["flops"], run(**args)))
-    lines = out.getvalue().splitlines()
-    assert max(map(len, lines)) <= 60
-    assert any("Takeaway" in line for line in lines)
+    text = helpers.render_text("flops", run(**args))
+    helpers.assert_fits(text)
+    assert "Takeaway" in text

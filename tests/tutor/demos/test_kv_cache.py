@@ -1,21 +1,18 @@
 """kv-cache demo: identical tokens with and without the cache; cache bytes by hand."""
 
-import io
 import json
 
 import numpy as np
 import pytest
-from rich.console import Console
 from typer.testing import CliRunner
 
 from engine.gpt2 import GPT2, gpt2_config
+from tests.tutor.demos import _helpers as helpers
 from tutor.cli import app
-from tutor.demos import DEMOS, compute, prepare, render
 
 
 def run(**args) -> dict:
-    info = DEMOS["kv-cache"]
-    return compute(info, prepare(info, args))
+    return helpers.run("kv-cache", **args)
 
 
 def test_same_tokens_as_the_engines_uncached_generate():
@@ -73,9 +70,7 @@ def test_refuses_sizes_too_slow_to_time_and_encoders():
 
 
 def test_renders_within_60_columns():
-    out = io.StringIO()
     r = run(new_tokens=16, d_model=32, layers=1, context=131072, bytes_per=1)
-    Console(width=60, file=out, color_system=None).print(render(DEMOS["kv-cache"], r))
-    lines = out.getvalue().splitlines()
-    assert max(map(len, lines)) <= 60
-    assert any("Takeaway" in line for line in lines)
+    text = helpers.render_text("kv-cache", r)
+    helpers.assert_fits(text)
+    assert "Takeaway" in text

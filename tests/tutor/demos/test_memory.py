@@ -1,19 +1,16 @@
 """memory demo: the 175B example and a preset, against hand arithmetic."""
 
-import io
 import json
 
 import pytest
-from rich.console import Console
 from typer.testing import CliRunner
 
+from tests.tutor.demos import _helpers as helpers
 from tutor.cli import app
-from tutor.demos import DEMOS, compute, prepare, render
 
 
 def run(**args) -> dict:
-    info = DEMOS["memory"]
-    return compute(info, prepare(info, args))
+    return helpers.run("memory", **args)
 
 
 def test_175b_adam_state_is_16_bytes_per_param_both_ways():
@@ -64,8 +61,6 @@ def test_encoder_has_no_kv_cache():
 
 @pytest.mark.parametrize("args", [{}, {"preset": "t5-small"}, {"params": 1e3, "seq": 7}])
 def test_renders_within_60_columns(args):
-    out = io.StringIO()
-    Console(width=60, file=out, color_system=None).print(render(DEMOS["memory"], run(**args)))
-    lines = out.getvalue().splitlines()
-    assert max(map(len, lines)) <= 60
-    assert any("Takeaway" in line for line in lines)
+    text = helpers.render_text("memory", run(**args))
+    helpers.assert_fits(text)
+    assert "Takeaway" in text

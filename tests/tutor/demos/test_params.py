@@ -1,22 +1,19 @@
 """params demo: exact totals against counts made by Hugging Face transformers."""
 
-import io
 import json
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from typer.testing import CliRunner
 
+from tests.tutor.demos import _helpers as helpers
 from tutor.cli import app
-from tutor.demos import DEMOS, compute, prepare, render
 
 GOLDEN = json.loads((Path(__file__).parents[2] / "fixtures" / "param_counts.json").read_text())
 
 
 def run(**args) -> dict:
-    info = DEMOS["params"]
-    return compute(info, prepare(info, args))
+    return helpers.run("params", **args)
 
 
 def test_cli_json_total_matches_transformers_count():
@@ -81,9 +78,6 @@ def test_invalid_override_is_a_one_line_usage_error():
 
 def test_renders_within_60_columns():
     for args in ({}, {"preset": "t5-small"}, {"preset": "llama-3-8b", "tie": True}):
-        info = DEMOS["params"]
-        out = io.StringIO()
-        Console(width=60, file=out, color_system=None).print(render(info, run(**args)))
-        lines = out.getvalue().splitlines()
-        assert max(map(len, lines)) <= 60
-        assert any("Takeaway" in line for line in lines)
+        text = helpers.render_text("params", run(**args))
+        helpers.assert_fits(text)
+        assert "Takeaway" in text
