@@ -242,6 +242,19 @@ def _row_block(n_k: int) -> int:
     return int(min(512, max(16, (1 << 19) // max(n_k, 1))))
 
 
+def _broadcast_batch(q, k, v, *more: tuple[int, ...]):
+    """Broadcast the leading dims of q, k, v (and any mask's): (batch, qb, kb, vb, zero out).
+
+    qb: batch + (n_q, d_k)  kb: batch + (n_k, d_k)  vb: batch + (n_k, d_v)
+    out: zeros, batch + (n_q, d_v)
+    """
+    (n_q, d_k), (n_k, d_v) = q.shape[-2:], v.shape[-2:]
+    batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2], *more)
+    return (batch, np.broadcast_to(q, batch + (n_q, d_k)), np.broadcast_to(k, batch + (n_k, d_k)),
+            np.broadcast_to(v, batch + (n_k, d_v)),
+            np.zeros(batch + (n_q, d_v), dtype=np.result_type(q, k, v)))
+
+
 def _row_max(s: np.ndarray) -> np.ndarray:
     row_max = s.max(axis=-1, keepdims=True)                         # (r, 1)
     # An all -inf row keeps shift 0, so exp gives zeros instead of NaN.
@@ -257,16 +270,10 @@ def _attention_fast(q, k, v, mask, is_causal, scale):
     out of the second matmul for free from a column of ones appended to v.
     """
     dtype = q.dtype
-    n_q, d_k = q.shape[-2:]
-    n_k, d_v = v.shape[-2:]
-    batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2],
-                                () if mask is None else mask.shape[:-2])
-    out = np.zeros(batch + (n_q, d_v), dtype=dtype)
-    if n_q == 0 or n_k == 0 or out.size == 0:
+    n_q, n_k, d_v = q.shape[-2], k.shape[-2], v.shape[-1]
+    batch, qb, kb, vb, out = _broadcast_batch(q, k, v, () if mask is None else mask.shape[:-2])
+    if out.size == 0 or n_k == 0:
         return out
-    qb = np.broadcast_to(q, batch + (n_q, d_k))
-    kb = np.broadcast_to(k, batch + (n_k, d_k))
-    vb = np.broadcast_to(v, batch + (n_k, d_v))
     mb = None if mask is None else np.broadcast_to(mask, batch + (n_q, n_k))
     float_mask = mb is not None and mb.dtype != bool
     if float_mask:

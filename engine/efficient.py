@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.attention import (
+    _broadcast_batch,
     _check_qkv,
     _float_dtype,
     _run,
@@ -76,13 +77,9 @@ def flash_attention(q, k, v, is_causal=False, scale=None, block_q=256, block_k=5
     n_q, d_k = q.shape[-2:]
     n_k, d_v = v.shape[-2:]
     sc = dtype.type(1.0 / math.sqrt(d_k) if scale is None else scale)
-    batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
-    out = np.zeros(batch + (n_q, d_v), dtype=dtype)
-    if n_q == 0 or n_k == 0 or out.size == 0:
+    batch, qb, kb, vb, out = _broadcast_batch(q, k, v)
+    if out.size == 0 or n_k == 0:
         return out
-    qb = np.broadcast_to(q, batch + (n_q, d_k))
-    kb = np.broadcast_to(k, batch + (n_k, d_k))
-    vb = np.broadcast_to(v, batch + (n_k, d_v))
     prepared: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
     lock = threading.Lock()
 

@@ -126,6 +126,21 @@ _CSS = ".card { font-family: sans-serif; font-size: 18px; text-align: left; }" \
 # Fixed ids: Anki keys note types and decks by them, so re-imports update instead of duplicating.
 _MODEL_IDS = {"basic": 1_607_392_319, "choice": 1_607_392_320, "numeric": 1_607_392_321}
 _DECK_ROOT = 2_059_400_110
+# note type -> (fields, front template, back template)
+_NOTE_TYPES = {
+    "basic": (("Id", "Question", "Answer", "KeyPoints", "Misconception", "Demo", "Sources"),
+              "{{Question}}",
+              "{{FrontSide}}<hr id=answer>{{Answer}}<br>{{KeyPoints}}<div class=mis>"
+              "{{Misconception}}</div><div class=figure>{{Demo}}</div><small>{{Sources}}</small>"),
+    "choice": (("Id", "Question", "Options", "Correct", "Explanations", "Answer", "Demo"),
+               "{{Question}}<br>{{Options}}",
+               "{{FrontSide}}<hr id=answer><b>{{Correct}}</b><br>{{Explanations}}<br>{{Answer}}"
+               "<div class=figure>{{Demo}}</div>"),
+    "numeric": (("Id", "Question", "Value", "Working", "Answer", "Demo"),
+                "{{Question}}",
+                "{{FrontSide}}<hr id=answer><b>{{Value}}</b><br><code>{{Working}}</code><br>"
+                "{{Answer}}<div class=figure>{{Demo}}</div>"),
+}
 
 
 def _html(text: str) -> str:
@@ -138,37 +153,11 @@ def to_anki(bank, questions: list, figures: dict[str, str], path: str) -> int:
     """Write an .apkg: one subdeck per topic, note types by kind, GUIDs from question ids."""
     import genanki
 
-    models = {
-        "basic": genanki.Model(_MODEL_IDS["basic"], "tutor: question",
-                               fields=[{"name": n} for n in ("Id", "Question", "Answer",
-                                                             "KeyPoints", "Misconception",
-                                                             "Demo", "Sources")],
-                               templates=[{"name": "Card", "qfmt": "{{Question}}",
-                                           "afmt": "{{FrontSide}}<hr id=answer>{{Answer}}"
-                                                   "<br>{{KeyPoints}}<div class=mis>"
-                                                   "{{Misconception}}</div><div class=figure>"
-                                                   "{{Demo}}</div><small>{{Sources}}</small>"}],
-                               css=_CSS),
-        "choice": genanki.Model(_MODEL_IDS["choice"], "tutor: choice",
-                                fields=[{"name": n} for n in ("Id", "Question", "Options",
-                                                              "Correct", "Explanations",
-                                                              "Answer", "Demo")],
-                                templates=[{"name": "Card",
-                                            "qfmt": "{{Question}}<br>{{Options}}",
-                                            "afmt": "{{FrontSide}}<hr id=answer><b>{{Correct}}"
-                                                    "</b><br>{{Explanations}}<br>{{Answer}}"
-                                                    "<div class=figure>{{Demo}}</div>"}],
-                                css=_CSS),
-        "numeric": genanki.Model(_MODEL_IDS["numeric"], "tutor: numeric",
-                                 fields=[{"name": n} for n in ("Id", "Question", "Value",
-                                                               "Working", "Answer", "Demo")],
-                                 templates=[{"name": "Card", "qfmt": "{{Question}}",
-                                             "afmt": "{{FrontSide}}<hr id=answer><b>{{Value}}"
-                                                     "</b><br><code>{{Working}}</code><br>"
-                                                     "{{Answer}}<div class=figure>{{Demo}}"
-                                                     "</div>"}],
-                                 css=_CSS),
-    }
+    models = {kind: genanki.Model(_MODEL_IDS[kind], f"tutor: {kind}",
+                                  fields=[{"name": n} for n in fields],
+                                  templates=[{"name": "Card", "qfmt": front, "afmt": back}],
+                                  css=_CSS)
+              for kind, (fields, front, back) in _NOTE_TYPES.items()}
     decks: dict[str, Any] = {}
     for q in questions:
         title = bank.topics[q.topic].title

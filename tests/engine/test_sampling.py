@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -66,6 +66,8 @@ def test_top_k_matches_sorting_by_hand(row, k):
        p=st.floats(0.01, 0.99))
 def test_top_p_matches_enumerating_subsets(row, p):
     # distinct logits: the nucleus is then unique, whatever order ties would break
+    # (logits 1e-14 apart are ties once softmax rounds them, so they are left out)
+    assume(np.min(np.diff(np.sort(row))) > 1e-9)
     probs = np.sort(brute_softmax(list(row)))[::-1]
     cum = np.cumsum(probs)
     if np.any(np.abs(cum - p) < 1e-9):   # mass exactly at p: rounding decides, skip
