@@ -34,6 +34,31 @@ def test_softmax_rows_sum_to_one_and_shift_invariant(x, c):
     np.testing.assert_allclose(np.exp(log_softmax(x)), p, rtol=1e-9, atol=1e-14)
 
 
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(2, 9)), elements=finite),
+       st.floats(1e-3, 1e3), st.floats(-100, 100))
+def test_layer_norm_is_invariant_to_scaling_and_shifting_its_input(x, a, c):
+    from hypothesis import assume
+
+    assume(np.all(np.std(x, axis=-1) > 1e-3))  # a constant row is all eps, not a property
+    y = layer_norm(x, eps=0.0)
+    np.testing.assert_allclose(layer_norm(a * x + c, eps=0.0), y, rtol=1e-7, atol=1e-7)
+    # and each row comes out with mean 0 and variance 1, as the definition says
+    np.testing.assert_allclose(y.mean(-1), 0.0, atol=1e-9)
+    np.testing.assert_allclose(y.var(-1), 1.0, rtol=1e-9)
+
+
+def test_temperature_divides_the_logits():
+    x = np.array([[1.0, 2.0, 4.0], [0.5, -1.0, 3.0]])
+    for t in (0.25, 1.0, 3.0):
+        e = np.exp(x / t)
+        np.testing.assert_allclose(softmax(x, temperature=t), e / e.sum(-1, keepdims=True))
+        np.testing.assert_allclose(log_softmax(x, temperature=t),
+                                   np.log(e / e.sum(-1, keepdims=True)))
+    with pytest.raises(ValueError, match="temperature=0"):
+        softmax(x, temperature=0)
+
+
 def test_softmax_matches_math_exp_and_fully_masked_row():
     x = np.array([[1.0, 2.0, 3.0], [-np.inf, -np.inf, -np.inf], [0.0, -np.inf, 5.0]])
     p = softmax(x)
