@@ -99,7 +99,8 @@ def gelu(x: np.ndarray, approximate: str = "none") -> np.ndarray:
         return 0.5 * x * (1 + np.tanh(c * (x + 0.044715 * x**3)))
     if approximate != "none":
         raise ValueError(f"approximate={approximate!r} must be 'none' or 'tanh'")
-    return 0.5 * x * (1 + _erf(x / math.sqrt(2.0)))
+    # 1 + erf(z) is computed as erfc(-z): for very negative x, 1 + erf(z) would cancel
+    return 0.5 * x * _one_plus_erf(x / math.sqrt(2.0))
 
 
 # Cephes (S. L. Moshier) rational approximations of erf and erfc, accurate to about
@@ -141,15 +142,33 @@ def _erf(x: np.ndarray) -> np.ndarray:
     xs = x64[small]
     z = xs * xs
     out[small] = xs * _polyval(_ERF_T, z) / _polyval(_ERF_U, z)
-    large = ~small & (ax < 8.0)       # erf = 1 - exp(-x^2) P(|x|) / Q(|x|)
-    a = ax[large]
-    out[large] = 1.0 - np.exp(-a * a) * _polyval(_ERFC_P, a) / _polyval(_ERFC_Q, a)
-    huge = ~small & ~large & (ax < 27.0)   # beyond 27, erfc underflows: erf is exactly 1
-    a = ax[huge]
-    out[huge] = 1.0 - np.exp(-a * a) * _polyval(_ERFC_R, a) / _polyval(_ERFC_S, a)
-    rest = ~small & ~large & ~huge
-    out[rest] = np.where(np.isnan(ax[rest]), np.nan, 1.0)
-    np.copysign(out, x64, out=out, where=~small)
+    tail = ~small
+    out[tail] = 1.0 - _erfc_tail(ax[tail])
+    np.copysign(out, x64, out=out, where=tail)
+    return out.astype(out_dtype, copy=False)
+
+
+def _erfc_tail(a: np.ndarray) -> np.ndarray:
+    """erfc(a) for a > 1 (float64): exp(-a^2) P(a) / Q(a), then R/S from 8; 0 past 27."""
+    out = np.zeros_like(a)
+    mid = a < 8.0
+    b = a[mid]
+    out[mid] = np.exp(-b * b) * _polyval(_ERFC_P, b) / _polyval(_ERFC_Q, b)
+    far = ~mid & (a < 27.0)           # beyond 27, erfc underflows to 0
+    b = a[far]
+    out[far] = np.exp(-b * b) * _polyval(_ERFC_R, b) / _polyval(_ERFC_S, b)
+    out[np.isnan(a)] = np.nan
+    return out
+
+
+def _one_plus_erf(z: np.ndarray) -> np.ndarray:
+    """1 + erf(z) = erfc(-z), accurate also where erf(z) is close to -1."""
+    z = np.asarray(z)
+    out_dtype = z.dtype if z.dtype.kind == "f" else np.dtype(np.float64)
+    z64 = z.astype(np.float64)
+    out = 1.0 + _erf(z64)
+    neg = z64 < -1.0
+    out[neg] = _erfc_tail(-z64[neg])
     return out.astype(out_dtype, copy=False)
 
 

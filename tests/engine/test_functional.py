@@ -93,6 +93,13 @@ def test_gelu_matches_math_erf(dtype):
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
 
 
+def test_gelu_keeps_relative_accuracy_for_very_negative_inputs():
+    x = np.linspace(-30.0, -5.0, 51)
+    expected = [0.5 * v * math.erfc(-v / math.sqrt(2.0)) for v in x]
+    np.testing.assert_allclose(gelu(x), expected, rtol=1e-13)
+    assert gelu(np.array([-40.0]))[0] == 0.0 and np.isnan(gelu(np.array([np.nan]))[0])
+
+
 def test_gelu_tanh_approximation_close_to_exact():
     x = np.linspace(-5, 5, 1001)
     assert np.max(np.abs(gelu(x, approximate="tanh") - gelu(x))) < 1e-3
