@@ -22,9 +22,10 @@ JSON keys:
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
+
+from tutor.demos._timing import wall_times
 
 BUDGET_BYTES = 2**29   # 512 MiB: the pairwise tensor, and a tanh over it that takes seconds
 TIMING_SIZES = (64, 128)
@@ -75,12 +76,7 @@ def both(a: dict[str, np.ndarray]):
 
 
 def _median_time(fn, repeats: int = REPEATS) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+    return float(np.median(wall_times(fn, repeats)))
 
 
 def compute(p, rng: np.random.Generator, progress) -> dict:

@@ -35,17 +35,14 @@ JSON keys:
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import glob
 import math
-import os
 import time
 import tracemalloc
 
 import numpy as np
 
 from engine.functional import linear, relu, softmax
+from tutor.demos._timing import one_blas_thread
 
 _EXPONENT_RANGE = (1.8, 2.2)
 _MIN_R2 = 0.95
@@ -111,30 +108,6 @@ def _attention(a):
 
 def _ffn(a):
     return linear(relu(linear(a["q"], a["w1"])), a["w2"])         # (n, d) -> (n, 4d) -> (n, d)
-
-
-@contextlib.contextmanager
-def one_blas_thread():
-    """Run OpenBLAS on one thread in this thread for the duration (best effort).
-
-    On a shared 2-core machine a second BLAS thread often waits for a busy core;
-    that costs small matmuls most and flattens the fitted slope.
-    """
-    fn = None
-    for path in glob.glob(os.path.join(os.path.dirname(np.__file__) + ".libs",
-                                       "*openblas*.so*")):
-        try:
-            fn = ctypes.CDLL(path).openblas_set_num_threads_local
-        except (OSError, AttributeError):
-            continue
-        fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
-        break
-    previous = fn(1) if fn is not None else None
-    try:
-        yield fn is not None
-    finally:
-        if fn is not None:
-            fn(previous)
 
 
 def _peak(fn, a) -> int:

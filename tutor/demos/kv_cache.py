@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import contextmanager
+
+from tutor.demos._timing import one_blas_thread
 
 PROMPT_LEN = 8
 VOCAB = 256
@@ -60,49 +61,6 @@ def check(p) -> str | None:
                     "here; use a smaller --d-model or fewer --layers")
         return (f"--new-tokens {p.new_tokens} at --d-model {p.d_model} and --layers {p.layers} "
                 f"would take too long without the cache here; the largest allowed is {most}")
-    return None
-
-
-@contextmanager
-def one_blas_thread():
-    """Run BLAS on one thread while timing small matrix products.
-
-    These matrices are a few hundred wide; handing them to a second thread costs
-    more than it saves, and on a busy machine the threads wait on each other and
-    the timing measures the scheduler instead of the cache. Works with the
-    OpenBLAS that NumPy wheels bundle; elsewhere it changes nothing.
-    """
-    lib = _openblas()
-    if lib is None:
-        yield
-        return
-    before = lib.get()
-    lib.set(1)
-    try:
-        yield
-    finally:
-        lib.set(before)
-
-
-def _openblas():
-    import ctypes
-    from pathlib import Path
-    from types import SimpleNamespace
-
-    import numpy as np
-
-    libs = Path(np.__file__).parent.parent / "numpy.libs"
-    for path in sorted(libs.glob("*openblas*")) if libs.is_dir() else []:
-        try:
-            handle = ctypes.CDLL(str(path))
-        except OSError:
-            continue
-        for prefix, suffix in (("scipy_", "64_"), ("scipy_", ""), ("", "64_"), ("", "")):
-            get = getattr(handle, f"{prefix}openblas_get_num_threads{suffix}", None)
-            set_ = getattr(handle, f"{prefix}openblas_set_num_threads{suffix}", None)
-            if get is not None and set_ is not None:
-                set_.argtypes = [ctypes.c_int]
-                return SimpleNamespace(get=get, set=set_)
     return None
 
 
