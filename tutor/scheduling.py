@@ -114,7 +114,10 @@ def retrievability(stability: float | None, last_review: datetime | None,
     """
     if last_review is None or not stability:
         return 0.0
-    days = max(0, (at - last_review).days)
+    return _forgetting_curve(max(0, (at - last_review).days), stability)
+
+
+def _forgetting_curve(days: int, stability: float) -> float:
     return (1 + FACTOR * days / stability) ** -DECAY
 
 
@@ -127,5 +130,5 @@ def retrievabilities(rows: list[tuple[float | None, str | None]], at: datetime) 
             out.append(0.0)
             continue
         days = max(0, math.floor((at_s - datetime.fromisoformat(last).timestamp()) / 86400))
-        out.append((1 + FACTOR * days / stability) ** -DECAY)
+        out.append(_forgetting_curve(days, stability))
     return out
