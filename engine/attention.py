@@ -197,14 +197,15 @@ def _check_mask(attn_mask, n_q: int, n_k: int):
 
 
 def scaled_dot_product_attention(q, k, v, attn_mask=None, is_causal=False, scale=None, *,
-                                 return_weights=False):
+                                 return_weights=False, softcap=None):
     """softmax(q k^T * scale + mask) v.
 
     q: (..., n_q, d_k)  k: (..., n_k, d_k)  v: (..., n_k, d_v)  ->  (..., n_q, d_v)
     attn_mask: bool (True = takes part) or float (added to the scores), broadcastable
     to (..., n_q, n_k). is_causal=True applies PyTorch's top-left tril(n_q, n_k) on
     top of attn_mask (see the module docstring for KV caches). scale defaults to
-    1/sqrt(d_k); scale=1.0 turns scaling off. return_weights=True returns
+    1/sqrt(d_k); scale=1.0 turns scaling off. softcap=c squashes the scaled scores to
+    c * tanh(s / c) before the mask (Gemma 2's logit soft-capping). return_weights=True returns
     (output, weights) with weights (..., n_q, n_k).
     A fully masked row attends to nothing: its weights and output are zeros.
     Float32 in gives float32 out.
@@ -216,14 +217,25 @@ def scaled_dot_product_attention(q, k, v, attn_mask=None, is_causal=False, scale
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     if return_weights:
         return _attention_with_weights(q.astype(dtype, copy=False), k.astype(dtype, copy=False),
-                                       v.astype(dtype, copy=False), mask, is_causal, scale)
+                                       v.astype(dtype, copy=False), mask, is_causal, scale,
+                                       softcap)
     return _attention_fast(q.astype(dtype, copy=False), k.astype(dtype, copy=False),
-                           v.astype(dtype, copy=False), mask, is_causal, scale)
+                           v.astype(dtype, copy=False), mask, is_causal, scale, softcap)
 
 
-def _attention_with_weights(q, k, v, mask, is_causal, scale):
+def _soft_cap(s: np.ndarray, cap: float) -> np.ndarray:
+    # cap * tanh(s / cap), in place: ~s for |s| << cap, never beyond +-cap
+    s /= s.dtype.type(cap)
+    np.tanh(s, out=s)
+    s *= s.dtype.type(cap)
+    return s
+
+
+def _attention_with_weights(q, k, v, mask, is_causal, scale, softcap=None):
     # The textbook route: materialise every (n_q, n_k) weight matrix.
     scores = (q @ np.swapaxes(k, -1, -2)) * q.dtype.type(scale)   # (..., n_q, n_k)
+    if softcap is not None:
+        scores = _soft_cap(scores, softcap)
     n_q, n_k = scores.shape[-2:]
     if is_causal:
         scores = np.where(causal_mask(n_q, n_k, offset=0), scores, -np.inf)
@@ -262,7 +274,7 @@ def _row_max(s: np.ndarray) -> np.ndarray:
     return row_max
 
 
-def _attention_fast(q, k, v, mask, is_causal, scale):
+def _attention_fast(q, k, v, mask, is_causal, scale, softcap=None):
     """Same maths as _attention_with_weights, never holding more than a row block.
 
     Work is split into (batch item, block of query rows) and spread over a small
@@ -315,6 +327,8 @@ def _attention_fast(q, k, v, mask, is_causal, scale):
         kmax = min(i1, n_k) if is_causal else n_k
         qs = qb[idx][i0:i1] * sc                                    # (r, d_k)
         s = qs @ kb[idx][:kmax].T                                   # (r, kmax)
+        if softcap is not None:     # |s| only shrinks, so the shift bound below still holds
+            _soft_cap(s, softcap)
         if is_causal and i0 < kmax:
             cols = kmax - i0                                        # diagonal tile
             np.copyto(s[:, i0:kmax], -np.inf, where=~tril[: i1 - i0, :cols])
