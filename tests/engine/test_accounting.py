@@ -14,25 +14,37 @@ from hypothesis import strategies as st
 
 from engine.accounting import (
     COMPONENTS,
+    HF_COMPONENTS,
+    HF_MODEL_TYPES,
     activation_memory,
     attention_flop_share,
     attention_params,
     chinchilla_optimal,
+    count_hf_params,
     count_params,
     ffn_params,
     forward_flops_per_token,
+    hf_forward_flops_per_token,
+    hf_inference_memory,
+    hf_kv_cache_bytes,
+    hf_weight_memory,
     inference_memory,
     kv_cache_bytes,
     layer_params,
     norm_params,
+    quantized_bits_per_weight,
     training_flops,
     training_memory,
 )
 from engine.config import PRESETS, ModelConfig, preset
+from engine.hf_configs import HF_PRESETS, hf_config
 from engine.model import init_params, param_shapes
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "param_counts.json"
 REFERENCE = json.loads(FIXTURE.read_text())["models"]
+HF_FIXTURE = json.loads((FIXTURE.parent / "hf_param_counts.json").read_text())
+HF_CASES = [(group, name) for group in ("presets", "small", "minimal")
+            for name in HF_FIXTURE[group]]
 
 # Small configs of every flavour the engine builds.
 SMALL = {
@@ -366,3 +378,213 @@ def test_inference_memory():
     assert memory.total == memory.weights + memory.kv_cache
     assert inference_memory(preset("llama-2-7b"), seq=0, weight_bytes=0.5).total == \
         6_738_415_616 // 2
+
+
+# ----------------------------------------------------------------------------- HF configs
+
+def test_hf_fixture_covers_every_preset_and_model_type():
+    assert sorted(HF_FIXTURE["presets"]) == sorted(HF_PRESETS)
+    types = {entry["config"]["model_type"]
+             for group in ("small", "minimal") for entry in HF_FIXTURE[group].values()}
+    assert types == set(HF_MODEL_TYPES)
+
+
+@pytest.mark.parametrize("form", ["config", "to_dict"])
+@pytest.mark.parametrize("group,name", HF_CASES)
+def test_hf_count_matches_transformers(group, name, form):
+    # counted from the dict given to transformers and from the dict it writes back
+    ref = HF_FIXTURE[group][name]
+    count = count_hf_params(ref[form])
+    assert count.total == ref["total"]
+    assert count.active == ref["active"]
+    assert {k: v for k, v in count.items.items() if v} == ref["items"]
+    assert list(count.items) == list(HF_COMPONENTS)
+
+
+@pytest.mark.parametrize("name", sorted(HF_PRESETS))
+def test_hf_presets_are_the_fixture_configs(name):
+    assert hf_config(name) == HF_FIXTURE["presets"][name]["config"]
+
+
+def test_hf_presets_match_published_sizes():
+    # sizes quoted by the model cards and papers, in billions: (total, active)
+    quoted = {"mixtral-8x7b": ("46.7", "12.9"), "qwen2.5-7b": ("7.61", None),
+              "qwen3-30b-a3b": ("30.5", "3.3"), "gemma-2-9b": ("9.24", None),
+              "llama-3.1-8b": ("8.03", None), "llama-3.1-70b": ("70.6", None),
+              "llama-3.1-405b": ("406", None), "phi-3-mini": ("3.82", None),
+              "gpt-neox-20b": ("20.6", None), "olmo-2-7b": ("7.30", None),
+              "deepseek-v3": ("671", "37")}
+
+    def close(n: int, text: str) -> bool:     # within one unit of the last quoted digit
+        unit = 10.0 ** -len(text.partition(".")[2])
+        return abs(n / 1e9 - float(text)) <= unit
+
+    for name, (total, active) in quoted.items():
+        count = count_hf_params(hf_config(name))
+        assert close(count.total, total), name
+        assert count.active == count.total if active is None else close(count.active, active)
+    # Qwen's cards also quote the non-embedding counts
+    assert close(count_hf_params(hf_config("qwen2.5-7b")).non_embedding, "6.53")
+    assert close(count_hf_params(hf_config("qwen3-30b-a3b")).non_embedding, "29.9")
+
+
+def test_mixtral_by_hand():
+    d, f, layers, vocab = 4096, 14336, 32, 32000
+    attention = d * d * 2 + 2 * d * 1024                          # q, o; k, v with 8 KV heads
+    expert = 3 * d * f
+    count = count_hf_params(hf_config("mixtral-8x7b"))
+    assert count.items["routed_experts"] == layers * 8 * expert
+    assert count.items["router"] == layers * d * 8
+    assert count.total == 2 * vocab * d + layers * (attention + 8 * expert + 8 * d + 2 * d) + d
+    assert count.total - count.active == layers * 6 * expert       # top-2 of 8
+
+
+def test_deepseek_v3_by_hand_and_its_mtp_module():
+    d, h, vocab, layers = 7168, 128, 129280, 61
+    attention = (d * 1536 + 1536 * h * (128 + 64)          # q: down to rank 1536, up per head
+                 + d * (512 + 64) + 512 * h * (128 + 128)   # kv latent + rope key, up to K_nope, V
+                 + h * 128 * d)                             # output
+    norms = 2 * d + 1536 + 512
+    expert = 3 * d * 2048
+    moe = 256 * expert + expert + 256 * d                    # routed, one shared, router
+    dense = 3 * d * 18432
+    count = count_hf_params(hf_config("deepseek-v3"))
+    assert count.total == (2 * vocab * d + layers * (attention + norms) + 3 * dense + 58 * moe + d)
+    assert count.total == 671_026_404_352
+    assert count.active == count.total - 58 * 248 * expert   # 8 of 256 routed experts
+    assert count.n_moe_layers == 58
+    # The release also holds one multi-token-prediction block: an MoE layer, two
+    # norms, a 2d -> d projection and a norm before the shared head; transformers
+    # does not build it. The checkpoint stores its own copies of embedding and head,
+    # which makes the quoted 685B.
+    mtp = attention + norms + moe + 2 * d + 2 * d * d + d
+    assert count.not_built == {"mtp": mtp}
+    assert round((count.total + mtp + 2 * vocab * d) / 1e9) == 684   # 684.49: "685B" as rounded
+
+
+def test_hf_count_refuses_what_it_does_not_understand():
+    base = hf_config("mixtral-8x7b")
+    with pytest.raises(ValueError, match="model_type='bert' is not supported"):
+        count_hf_params({**base, "model_type": "bert"})
+    with pytest.raises(ValueError, match="'n_shared_experts'=2 is not understood"):
+        count_hf_params({**base, "n_shared_experts": 2})
+    with pytest.raises(ValueError, match="'hidden_size' is missing"):
+        count_hf_params({k: v for k, v in base.items() if k != "hidden_size"})
+    with pytest.raises(ValueError, match="'num_hidden_layers'=32.5 must be a whole number"):
+        count_hf_params({**base, "num_hidden_layers": 32.5})
+    with pytest.raises(ValueError, match="exceeds the 8 experts"):
+        count_hf_params({**base, "num_experts_per_tok": 9})
+    with pytest.raises(ValueError, match="'num_local_experts' and 'num_experts' disagree"):
+        count_hf_params({**base, "num_experts": 4})
+    with pytest.raises(ValueError, match="add_cross_attention"):
+        count_hf_params({**HF_FIXTURE["small"]["gpt2-tied"]["config"], "add_cross_attention": True})
+    with pytest.raises(ValueError, match="moe_layer_freq"):
+        count_hf_params({**hf_config("deepseek-v3"), "moe_layer_freq": 2})
+    with pytest.raises(ValueError, match="layer_types"):
+        count_hf_params({**hf_config("gemma-2-9b"), "layer_types": ["full_attention"]})
+    with pytest.raises(ValueError, match="expected a config dict"):
+        count_hf_params([1, 2])
+    # null or false fields switch nothing on, and unrelated fields are ignored
+    assert count_hf_params({**base, "attention_bias": False, "my_note": "x"}).total == \
+        count_hf_params(base).total
+
+
+@pytest.mark.parametrize("name", sorted(HF_FIXTURE["small"]))
+def test_hf_flops_match_torch_flop_counter(name):
+    # FlopCounterMode on a real transformers forward pass of n tokens, per token
+    ref = HF_FIXTURE["small"][name]
+    n = HF_FIXTURE["n_tokens"]
+    assert hf_forward_flops_per_token(ref["config"], n).total == \
+        ref["flops_per_token"]["with_head"]
+    assert hf_forward_flops_per_token(ref["config"], n, head=False).total == \
+        ref["flops_per_token"]["without_head"]
+
+
+def test_mixtral_flops_by_hand():
+    d, n, vocab = 4096, 2048, 32000
+    per_layer = (2 * (2 * d * d + 2 * d * 1024)        # projections (GQA: K, V 1024 wide)
+                 + 2 * n * 32 * (128 + 128)            # scores and values over n keys
+                 + 2 * 2 * 3 * d * 14336               # two experts of three d x f matrices
+                 + 2 * d * 8)                          # router
+    flops = hf_forward_flops_per_token(hf_config("mixtral-8x7b"), n)
+    assert flops.total == 32 * per_layer + 2 * d * vocab
+    assert flops.all_experts - flops.total == 32 * 6 * 2 * 3 * d * 14336
+    # about 2 x active parameters once the context term is small
+    short = hf_forward_flops_per_token(hf_config("mixtral-8x7b"), 1)
+    active = count_hf_params(hf_config("mixtral-8x7b"))
+    assert short.total == pytest.approx(2 * (active.active - active.items["token_embedding"]),
+                                        rel=1e-4)
+
+
+def test_sliding_window_caps_context_flops_and_cache():
+    config = HF_FIXTURE["small"]["mistral-window"]["config"]      # window 5, 2 layers, 4 heads of 8
+    per_key = 2 * 4 * (8 + 8)                                     # scores + values per layer
+    short, long = (hf_forward_flops_per_token(config, n) for n in (3, 100))
+    assert short.context == 2 * 3 * per_key
+    assert long.context == 2 * 5 * per_key                         # only the last 5 keys
+    assert long.total - long.context == short.total - short.context
+    # cache: 2 layers x 2 (K, V) x 1 KV head x 8 dims, capped at 5 tokens
+    assert hf_kv_cache_bytes(config, 1, 3, bytes_per=4) == 3 * 2 * 2 * 8 * 4
+    assert hf_kv_cache_bytes(config, 3, 100, bytes_per=4) == 3 * 5 * 2 * 2 * 8 * 4
+
+
+def test_gemma2_alternates_local_and_global_layers():
+    # 42 layers: 21 sliding (window 4096) and 21 global; 8 KV heads of 256
+    config = hf_config("gemma-2-9b")
+    per_token_layer = 2 * 8 * 256 * 2                              # K and V, bf16
+    assert hf_kv_cache_bytes(config, 1, 8192) == 21 * (8192 + 4096) * per_token_layer
+    assert hf_kv_cache_bytes(config, 1, 1000) == 42 * 1000 * per_token_layer
+    flops = hf_forward_flops_per_token(config, 8192)
+    assert flops.context == 21 * (8192 + 4096) * 2 * 16 * (256 + 256)
+    # the same dict with layer_types written out (as transformers' to_dict does)
+    written = HF_FIXTURE["presets"]["gemma-2-9b"]["to_dict"]
+    assert hf_kv_cache_bytes(written, 1, 8192) == hf_kv_cache_bytes(config, 1, 8192)
+
+
+def test_phi3_window_applies_to_every_layer():
+    config = hf_config("phi-3-mini")                               # sliding_window 2047
+    assert hf_kv_cache_bytes(config, 2, 4096) == 2 * 32 * 2047 * 2 * 3072 * 2
+
+
+def test_mla_caches_the_latent():
+    config = hf_config("deepseek-v3")
+    # (kv_lora_rank + qk_rope_head_dim) x layers x bytes per token
+    assert hf_kv_cache_bytes(config, 1, 1) == (512 + 64) * 61 * 2
+    assert hf_kv_cache_bytes(config, 4, 1000, bytes_per=1) == 4 * 1000 * 576 * 61
+    # expanded per-head K (128 + 64) and V (128) for 128 heads: 71x more
+    expanded = hf_kv_cache_bytes(config, 1, 1, latent=False)
+    assert expanded == 128 * (192 + 128) * 61 * 2
+    assert expanded / hf_kv_cache_bytes(config, 1, 1) == pytest.approx(40960 / 576)
+    # a standard model: 2 x kv_heads x head_dim; GQA 8 x 128 for Llama-3.1-8B
+    assert hf_kv_cache_bytes(hf_config("llama-3.1-8b"), 1, 8192) == 2 * 8192 * 32 * 8 * 128 * 2
+    with pytest.raises(ValueError):
+        hf_kv_cache_bytes(config, 0, 10)
+
+
+def test_quantized_bits_per_weight():
+    assert quantized_bits_per_weight(4, 128) == 4 + 16 / 128 == 4.125
+    assert quantized_bits_per_weight(4, 64, zero_bits=4) == 4 + 20 / 64
+    assert quantized_bits_per_weight(8, 128 * 128, scale_bits=32) == 8 + 32 / 16384
+    assert quantized_bits_per_weight(16) == 16
+    for bad in (dict(bits=0), dict(bits=4, group_size=0), dict(bits=4, scale_bits=-1)):
+        with pytest.raises(ValueError):
+            quantized_bits_per_weight(**bad)
+
+
+def test_weight_memory_quantizes_the_matrices_only():
+    # Llama-3.1-8B: 32 x (attention + FFN) matrices in int4/g128; embedding, head, norms in 16 bits
+    matrices = 32 * (2 * 4096 * 4096 + 2 * 4096 * 1024 + 3 * 4096 * 14336)
+    kept = 2 * 128256 * 4096 + 65 * 4096
+    memory = hf_weight_memory(hf_config("llama-3.1-8b"), bits=4, group_size=128)
+    assert (memory.quantized, memory.kept) == (matrices, kept)
+    assert memory.total_bytes == math.ceil((matrices * 4.125 + kept * 16) / 8)
+    every = hf_weight_memory(hf_config("llama-3.1-8b"), 4, 128, quantize_embeddings=True)
+    assert every.total_bytes == math.ceil((matrices + 2 * 128256 * 4096) * 4.125 / 8
+                                          + 65 * 4096 * 2)
+    # biases stay in 16 bits (Qwen2.5's q, k, v biases)
+    qwen = hf_weight_memory(hf_config("qwen2.5-7b"), bits=8)
+    assert qwen.kept == 2 * 152064 * 3584 + 28 * (2 * 3584 + 3584 + 2 * 512) + 3584
+    # fp16 weights plus the KV cache; MoE holds every expert
+    mixtral = hf_inference_memory(hf_config("mixtral-8x7b"), batch=1, seq=4096)
+    assert mixtral.weights == 2 * 46_702_792_704
+    assert mixtral.kv_cache == 2 * 4096 * 32 * 8 * 128 * 2
