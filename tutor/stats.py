@@ -1,6 +1,6 @@
-"""`tutor stats` and `tutor reset`: figures from the store, computed with SQL aggregates.
+"""`tutor stats` and `tutor reset`: figures from the store's aggregate queries.
 
-The review log is summed in SQLite (covering indexes on the log), and predicted
+The review log is summed in SQLite (`tutor.store.queries`), and predicted
 recall for every card comes from the FSRS-6 forgetting curve applied to the stored
 stability, without building py-fsrs cards. Definitions:
 
@@ -15,12 +15,15 @@ stability, without building py-fsrs cards. Definitions:
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tutor import scheduling
+from tutor.store import queries
+
+if TYPE_CHECKING:
+    import sqlite3
 
 
 def compute_stats(db: sqlite3.Connection | None, questions: list, now: datetime) -> dict[str, Any]:
@@ -30,8 +33,7 @@ def compute_stats(db: sqlite3.Connection | None, questions: list, now: datetime)
     today = now.date()
     month_ago = (now - timedelta(days=30)).isoformat()
 
-    cards = db.execute("SELECT question_id, stability, last_review, lapses, due, reps "
-                       "FROM cards").fetchall() if db else []
+    cards = queries.card_summaries(db) if db else []
     cards = [c for c in cards if c[0] in in_bank]
     recall = scheduling.retrievabilities([(c[1], c[2]) for c in cards], now)
 
@@ -48,13 +50,7 @@ def compute_stats(db: sqlite3.Connection | None, questions: list, now: datetime)
         day = max(due[:10], today.isoformat())  # overdue counts as due today
         due_by_day[day] = due_by_day.get(day, 0) + 1
 
-    retention = {}
-    if db:
-        rows = db.execute(
-            "SELECT topic, count(*), sum(rating >= 2) FROM reviews "
-            "WHERE reviewed_at >= ? AND cram = 0 AND state_before = 2 GROUP BY topic",
-            (month_ago,)).fetchall()
-        retention = {t: (n, ok) for t, n, ok in rows}
+    retention = queries.retention_by_topic(db, month_ago) if db else {}
     topic_rows = []
     for t in topics:
         row = per_topic[t]
@@ -68,19 +64,15 @@ def compute_stats(db: sqlite3.Connection | None, questions: list, now: datetime)
     counts: dict[str, int] = {}
     total_reviews, study_ms = 0, 0
     if db:
-        total_reviews, study_ms = db.execute(
-            "SELECT count(*), coalesce(sum(elapsed_ms), 0) FROM reviews").fetchone()
-        counts = dict(db.execute(
-            "SELECT substr(reviewed_at, 1, 10) AS day, count(*) FROM reviews "
-            "WHERE reviewed_at >= ? GROUP BY day", (month_ago,)).fetchall())
+        total_reviews, study_ms = queries.review_totals(db)
+        counts = queries.reviews_per_day(db, month_ago)
 
     def reviewed_on(day) -> bool:
         if (today - day).days < 30:
             return day.isoformat() in counts
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        return db.execute("SELECT 1 FROM reviews WHERE reviewed_at >= ? AND reviewed_at < ? "
-                          "LIMIT 1", (start.isoformat(), (start + timedelta(days=1)).isoformat())
-                          ).fetchone() is not None
+        return queries.any_review_between(db, start.isoformat(),
+                                          (start + timedelta(days=1)).isoformat())
 
     streak = 0
     if db:
@@ -113,19 +105,19 @@ def compute_stats(db: sqlite3.Connection | None, questions: list, now: datetime)
 
 
 def stats_view(bank, topics: list[str], as_json: bool, now: datetime | None) -> None:
-    from tutor.quiz import _check_topics
-    from tutor.store import Store, db_path, store_error
+    from tutor.session.loop import _check_topics
+    from tutor.store import Store, db_path, sqlite_errors
     from tutor.ui import print_json
 
     _check_topics(bank, topics)
     now = now or datetime.now(UTC)
     questions = bank.select(topics=topics)
     path = db_path()
-    store = Store(path) if path.exists() else None
+    store = Store(path, readonly=True) if path.exists() else None
     try:
-        data = compute_stats(store.db if store else None, questions, now)
-    except sqlite3.Error as e:
-        raise store_error(path, e) from None
+        with sqlite_errors(path):
+            data = compute_stats(store.db if store and not store.empty else None, questions,
+                                 now)
     finally:
         if store:
             store.close()
