@@ -19,11 +19,26 @@ JSON keys:
 - `embedding`: parameters in token/position/segment embeddings and an untied
   head; `embedding_share`: embedding / total;
 - `takeaway`.
+
+With `--hf-config FILE` (a Hugging Face config.json) or `--preset` naming a
+published config (mixtral-8x7b, deepseek-v3, ...), the count comes from
+`engine.accounting.count_hf_params` instead, which also knows mixture of
+experts, multi-head latent attention, QK-norms and per-projection biases.
+JSON keys then:
+- `preset` or `hf_config`: where the config came from; `model_type`;
+- `items`, `active_items`: {component: parameters} (> 0) of the whole model
+  and of what one token uses (top-k routed experts only);
+- `total`, `active`, `active_share` (active / total);
+- `n_layer`, `n_moe_layers`, `embedding`, `non_embedding`;
+- `not_built`: parameters of the release outside the transformers model
+  (DeepSeek-V3's multi-token-prediction module), counted in neither total;
+- `takeaway`.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 # option name -> ModelConfig field
@@ -56,7 +71,30 @@ def build_config(p):
                         **changes)
 
 
+def _hf_source(p) -> tuple[str, str] | None:
+    """("file", path) or ("preset", name) when the count comes from a Hugging Face config."""
+    from tutor.demos.registry import HF_PRESETS
+
+    if getattr(p, "hf_config", None):
+        return "file", p.hf_config
+    if p.preset in HF_PRESETS:
+        return "preset", p.preset
+    return None
+
+
 def check(p) -> str | None:
+    source = _hf_source(p)
+    if source is not None:
+        given = [_FLAGS[f] for o, f in _FIELDS.items() if getattr(p, o, None) is not None]
+        what = "--hf-config" if source[0] == "file" else f"--preset {p.preset}"
+        if given:
+            return (f"{', '.join(given)} cannot be combined with {what}: a published config "
+                    "is counted as written (edit a copy of the config.json instead)")
+        if source[0] == "file" and p.preset != "gpt2":
+            return "give --preset or --hf-config, not both"
+        if source[0] == "file" and not Path(p.hf_config).is_file():
+            return f"--hf-config: no such file {p.hf_config!r}"
+        return None
     try:
         build_config(p)
     except ValueError as e:
@@ -67,8 +105,79 @@ def check(p) -> str | None:
     return None
 
 
+def read_hf_config(path: str) -> dict:
+    """The dict in a config.json; TutorError naming the file (and line) otherwise."""
+    import json
+
+    from tutor.errors import TutorError
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise TutorError(f"{path}: cannot read the config: {e}") from None
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise TutorError(f"{path}:{e.lineno}:{e.colno}: not valid JSON: {e.msg}") from None
+    if not isinstance(config, dict):
+        raise TutorError(f"{path}: expected a JSON object (a config.json), "
+                         f"got a {type(config).__name__}")
+    return config
+
+
+_NOT_BUILT = {"mtp": "the multi-token-prediction module"}
+
+
+def _model_name(config: dict, path: Path) -> str:
+    # a Hub download keeps config.json in a folder named after the model
+    named = str(config.get("_name_or_path") or "")
+    if named:
+        return named
+    return path.parent.name if path.name == "config.json" and path.parent.name else path.stem
+
+
+def compute_hf(p) -> dict:
+    from engine.accounting import count_hf_params
+    from engine.hf_configs import hf_config
+    from tutor.errors import TutorError
+
+    kind, where = _hf_source(p)
+    config = read_hf_config(where) if kind == "file" else hf_config(where)
+    try:
+        count = count_hf_params(config, name=where if kind == "preset" else None)
+    except ValueError as e:
+        raise TutorError(f"{where}: {e}" if kind == "file" else str(e)) from None
+    name = where if kind == "preset" else _model_name(config, Path(where))
+    moe = count.active != count.total
+    takeaway = (f"{name} ({count.model_type}) holds {_short(count.total)} parameters"
+                + (f"; one token uses {_short(count.active)} ({count.active_share:.1%}): "
+                   f"{count.n_moe_layers} MoE layers send it to a few of their experts"
+                   if moe else "; every token uses all of them")
+                + f". Embeddings and head: {_short(count.embedding)}.")
+    if count.not_built:
+        takeaway += (" Not counted: " + ", ".join(f"{_NOT_BUILT.get(k, k)} {_short(v)}"
+                                                  for k, v in count.not_built.items())
+                     + ", which the transformers model does not build.")
+    return {
+        "preset": where if kind == "preset" else None,
+        "hf_config": where if kind == "file" else None,
+        "model_type": count.model_type, "name": name,
+        "items": {k: int(v) for k, v in count.items.items() if v},
+        "active_items": {k: int(v) for k, v in count.active_items.items() if v},
+        "total": int(count.total), "active": int(count.active),
+        "active_share": float(count.active_share),
+        "n_layer": count.n_layer, "n_moe_layers": count.n_moe_layers,
+        "embedding": int(count.embedding), "non_embedding": int(count.non_embedding),
+        "not_built": {k: int(v) for k, v in count.not_built.items()},
+        "takeaway": takeaway,
+    }
+
+
 def compute(p, rng, progress) -> dict:
     from engine.accounting import count_params
+
+    if _hf_source(p) is not None:
+        return compute_hf(p)
 
     config = build_config(p)
     count = count_params(config)
@@ -118,11 +227,37 @@ def _short(n: float) -> str:
     return f"{n:.0f}"
 
 
+def render_hf(result: dict):
+    from rich.text import Text
+
+    from tutor.demos import _viz
+
+    total, active = result["total"], result["active"]
+    summary = Text(f"{result['model_type']}  L={result['n_layer']}"
+                   + (f"  MoE layers={result['n_moe_layers']}" if result["n_moe_layers"] else ""),
+                   style="dim")
+    active_items = result["active_items"]
+    rows = [(name.replace("_", " "), f"{n:,}", f"{active_items.get(name, 0):,}",
+             f"{n / total:.1%}") for name, n in result["items"].items()]
+    rows.append(("total", f"{total:,}", f"{active:,}", "100%"))
+    items = _viz.table(("component", "parameters", "active", "share"), rows)
+    bars = _viz.bars([(name.replace("_", " ")[:18], n, _short(n))
+                      for name, n in result["items"].items()], width=24)
+    parts = [summary, items, bars]
+    if result["not_built"]:
+        parts.append(Text("not built by transformers: " + ", ".join(
+            f"{_NOT_BUILT.get(k, k)} {v:,}" for k, v in result["not_built"].items()),
+            style="dim"))
+    return _viz.view(f"Parameters of {result['name']}", *parts, takeaway=result["takeaway"])
+
+
 def render(result: dict):
     from rich.text import Text
 
     from tutor.demos import _viz
 
+    if "active" in result:
+        return render_hf(result)
     c = result["config"]
     total = result["total"]
     summary = Text(

@@ -51,6 +51,10 @@ class DemoInfo:
 
 _PRESETS = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "bert-base", "bert-large",
             "t5-small", "llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3-8b", "mistral-7b")
+# published Hugging Face configs (engine.hf_configs.HF_PRESETS), counted by the params demo
+HF_PRESETS = ("mixtral-8x7b", "qwen2.5-7b", "qwen3-30b-a3b", "gemma-2-9b", "llama-3.1-8b",
+              "llama-3.1-70b", "llama-3.1-405b", "phi-3-mini", "gpt-neox-20b", "olmo-2-7b",
+              "deepseek-v3")
 SEED = Param("seed", int, 0, "Random seed: the same seed gives the same figures.", 0, 2**32 - 1)
 
 _DEMOS = [
@@ -73,7 +77,9 @@ _DEMOS = [
     DemoInfo("params", "Itemised parameter counts: the 12d^2 rule against the exact count",
              ("params", "architecture"), aliases=("parameters", "param-count"), params=(
                  Param("preset", str, "gpt2", "Start from a real model's config.",
-                       choices=_PRESETS),
+                       choices=_PRESETS + HF_PRESETS),
+                 Param("hf_config", str, None, "A Hugging Face config.json to count exactly "
+                       "(total and active parameters)."),
                  Param("d_model", int, None, "Width d (overrides the preset).", 1, 65536),
                  Param("layers", int, None, "Number of blocks.", 1, 1024),
                  Param("heads", int, None, "Query heads.", 1, 1024),

@@ -81,3 +81,90 @@ def test_renders_within_60_columns():
         text = helpers.render_text("params", run(**args))
         helpers.assert_fits(text)
         assert "Takeaway" in text
+
+
+# ----------------------------------------------------------------------------- HF configs
+
+HF_GOLDEN = json.loads((Path(__file__).parents[2] / "fixtures" / "hf_param_counts.json")
+                       .read_text())
+
+
+def cli(*args: str):
+    return CliRunner().invoke(app, ["demo", "params", *args])
+
+
+@pytest.mark.parametrize("name", sorted(HF_GOLDEN["presets"]))
+def test_hf_presets_give_the_transformers_counts(name):
+    result = cli("--preset", name, "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    ref = HF_GOLDEN["presets"][name]
+    assert (data["total"], data["active"]) == (ref["total"], ref["active"])
+    assert data["items"] == ref["items"]
+
+
+@pytest.mark.parametrize("name", ["deepseek-v3-small", "qwen3-moe-sparse-step",
+                                  "gemma2-untied", "gpt2-untied"])
+def test_hf_config_file_as_transformers_writes_it(tmp_path, name):
+    ref = HF_GOLDEN["small"][name]
+    path = tmp_path / name / "config.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(ref["to_dict"], indent=2))
+    data = json.loads(cli("--hf-config", str(path), "--json").stdout)
+    assert (data["total"], data["active"]) == (ref["total"], ref["active"])
+    assert data["hf_config"] == str(path) and data["name"] == name
+    moe_skipped = ref["total"] - ref["active"]
+    assert data["items"]["routed_experts" if moe_skipped else "attention"] - \
+        data["active_items"]["routed_experts" if moe_skipped else "attention"] == moe_skipped
+
+
+def test_deepseek_v3_reports_its_mtp_module_apart():
+    data = run(preset="deepseek-v3")
+    assert data["total"] == 671_026_404_352
+    assert data["not_built"]["mtp"] > 11e9
+    assert "multi-token-prediction" in data["takeaway"]
+
+
+def _one_line_error(result, code: int) -> str:
+    assert result.exit_code == code, result.stdout
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    return result.stderr
+
+
+def test_bad_hf_config_files_are_one_line_errors(tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text('{\n  "model_type": "llama",\n  "hidden_size": 4096,\n}\n')
+    assert f"{broken}:4:1: not valid JSON" in _one_line_error(cli("--hf-config", str(broken)), 1)
+    unknown = tmp_path / "unknown.json"
+    unknown.write_text(json.dumps({**HF_GOLDEN["presets"]["mixtral-8x7b"]["config"],
+                                   "num_shared_experts": 2}))
+    message = _one_line_error(cli("--hf-config", str(unknown)), 1)
+    assert str(unknown) in message and "'num_shared_experts'=2 is not understood" in message
+    listed = tmp_path / "list.json"
+    listed.write_text("[1, 2]")
+    assert "expected a JSON object" in _one_line_error(cli("--hf-config", str(listed)), 1)
+    missing = tmp_path / "missing.json"
+    assert "no such file" in _one_line_error(cli("--hf-config", str(missing)), 2)
+
+
+def test_hf_sources_refuse_size_overrides_and_each_other(tmp_path):
+    assert "--layers cannot be combined with --preset mixtral-8x7b" in _one_line_error(
+        cli("--preset", "mixtral-8x7b", "--layers", "3"), 2)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(HF_GOLDEN["presets"]["phi-3-mini"]["config"]))
+    assert "not both" in _one_line_error(
+        cli("--hf-config", str(path), "--preset", "llama-2-7b"), 2)
+
+
+def test_hf_render_fits_60_columns():
+    for name in ("deepseek-v3", "llama-3.1-405b"):
+        text = helpers.render_text("params", run(preset=name))
+        helpers.assert_fits(text)
+        assert "Takeaway" in text and "active" in text
+
+
+def test_registry_lists_the_engine_hf_presets():
+    from engine.hf_configs import HF_PRESETS
+    from tutor.demos import registry
+
+    assert registry.HF_PRESETS == HF_PRESETS
