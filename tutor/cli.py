@@ -304,8 +304,9 @@ def quiz(
     """
     from datetime import date
 
+    from tutor.clock import parse_now
     from tutor.errors import UsageError
-    from tutor.quiz import QuizOptions, parse_now, run_quiz
+    from tutor.session.loop import QuizOptions, run_quiz
 
     when = None
     if interview_date is not None:
@@ -326,6 +327,41 @@ def quiz(
 
 
 @app.command()
+def grade(
+    question_id: Annotated[str, typer.Argument(metavar="ID", help="A question id, e.g. "
+                                               "masks/causal-pair-count.",
+                                               autocompletion=_complete_id)],
+    value: Annotated[list[str] | None, typer.Option(
+        "--value", metavar="KEY=VALUE", help="Fix a varied value (repeatable), e.g. "
+        "--value n=2048 or --value lengths=1000,40,40,40; order=3,1,2 fixes the shown "
+        "order of an order card.")] = None,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="Draw the values not fixed by --value reproducibly.")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="One JSON object: id, kind, correct, score, covered, missed, flags, "
+                       "rating, expected, and values for numeric cards.")] = False,
+) -> None:
+    """Grade one answer (read from stdin) exactly as the quiz would; nothing is recorded.
+
+    Choice letters are those of `tutor show`. Numeric values not fixed with --value
+    are drawn as the quiz would, and printed. `correct` is null where the user is
+    the judge (recall, keypoints); `score` is the share of key points covered (1 or 0
+    for the other kinds); `flags` are the wrong claims the answer states.
+
+    \b
+    Example:
+        echo "2^21" | tutor grade masks/causal-pair-count --value n=2048
+        echo "A,C" | tutor grade architecture/encoder-vs-decoder --json
+    """
+    from tutor.grade import grade_view
+
+    if sys.stdin.isatty():
+        sys.stderr.write("Type the answer, then Ctrl-D:\n")
+    answer = sys.stdin.read()
+    grade_view(_load_bank(), question_id, answer.strip("\n"), value or [], as_json, seed)
+
+
+@app.command()
 def stats(
     topic: TopicOpt = None,
     as_json: JsonOpt = False,
@@ -342,7 +378,7 @@ def stats(
     Example:
         tutor stats --json
     """
-    from tutor.quiz import parse_now
+    from tutor.clock import parse_now
     from tutor.stats import stats_view
 
     env_now = os.environ.get("TUTOR_NOW")

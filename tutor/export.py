@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterable
 from typing import Any
 
-from tutor.render import demo_command, reflow
+from tutor.present.question import demo_command, reflow
 
 EXPORT_SEED = 0
 

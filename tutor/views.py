@@ -73,7 +73,7 @@ def show_view(bank, question_id: str, as_json: bool) -> None:
     if as_json:
         print_json(q.full())
         return
-    from tutor.render import question_detail
+    from tutor.present.question import question_detail
 
     console().print(question_detail(q))
 

@@ -131,7 +131,7 @@ def test_numeric_templates_fill_and_formulas_resolve_for_every_combination(quest
 def test_every_question_renders_in_60_columns(questions):
     from rich.console import Console
 
-    from tutor.render import question_detail
+    from tutor.present.question import question_detail
 
     for q in questions:
         out = io.StringIO()

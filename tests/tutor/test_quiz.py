@@ -42,6 +42,7 @@ questions:
   - id: q-choice/positions
     kind: choice
     prompt: Which of these are positional encodings?
+    shuffle: false
     answer: Sinusoidal and RoPE.
     hint: two of them rotate or oscillate
     options:

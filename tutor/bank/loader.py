@@ -2,7 +2,12 @@
 
 Every problem in every file is collected as a `Problem` with a file, line and
 column, so one run reports all of them. A file with any problem is skipped as a
-whole; the rest of the bank still loads.
+whole; the rest of the bank still loads, whatever is wrong with that file.
+
+YAML is read as editors read it (YAML 1.2, see `yamlsafe`). Where that differs from
+what an author may have meant, the message says so: `correct: yes` is text, so a
+true/false field asks for `true` or `false`; `prompt: true` is a boolean, so a text
+field asks for quotes.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from tutor.bank import schema
-from tutor.bank.core import KINDS, Bank, Problem, Topic, question_files
+from tutor.bank.core import KINDS, Bank, Problem, Topic, question_files, scan
 from tutor.bank.schema import AnyQuestion, QuestionFile
 from tutor.bank.yamlsafe import Located, YamlProblem, parse, read_text
 
@@ -30,7 +35,9 @@ def load_bank(extra_dirs: list[Path] | None = None, *, builtin: bool = True) -> 
             bank.problems.append(Problem(str(root), 0, 0, "bank directory does not exist; "
                                          "check --bank and TUTOR_BANK"))
             continue
-        for path in question_files(root):
+        files, skipped = scan(root)
+        bank.problems.extend(skipped)
+        for path in files:
             _add_file(bank, path)
     return bank
 
@@ -55,8 +62,9 @@ def load_paths(paths: list[Path], *, against_builtin: bool = True) -> Bank:
         if not root.exists():
             bank.problems.append(Problem(str(root), 0, 0, "no such file or directory"))
             continue
-        files = question_files(root)
-        if not files:
+        files, skipped = scan(root)
+        bank.problems.extend(skipped)
+        if not files and not skipped:
             bank.problems.append(Problem(str(root), 0, 0, "no .yaml or .yml files here"))
         for path in files:
             if path.resolve() not in seen:
@@ -69,7 +77,13 @@ def load_paths(paths: list[Path], *, against_builtin: bool = True) -> Bank:
 
 def _add_file(bank: Bank, path: Path) -> None:
     bank.files.append(path)
-    parsed, problems = load_file(path)
+    try:
+        parsed, problems = load_file(path)
+    except Exception as e:  # a bug in a check must not take the other files down
+        bank.problems.append(Problem(str(path), 1, 1, f"this file could not be checked "
+                                     f"({type(e).__name__}: {e}); it is skipped, please "
+                                     "report it"))
+        return
     if parsed is None:
         bank.problems.extend(problems)
         return
@@ -106,12 +120,18 @@ def load_file(path: Path) -> tuple[tuple[QuestionFile, Located] | None, list[Pro
     except YamlProblem as e:
         return None, [Problem(where, e.line, e.column, e.message)]
     except OSError as e:
-        return None, [Problem(where, 0, 0, f"cannot read: {e.strerror or e}")]
+        return None, [Problem(where, 1, 1, f"cannot read: {e.strerror or e}")]
     data = located.data
+    if data is None:
+        return None, [Problem(where, 1, 1, "file is empty; a question file is a mapping with "
+                                           "topic, title and questions")]
     if not isinstance(data, dict):
         shape = "a list" if isinstance(data, list) else f"a single {type(data).__name__} value"
         return None, [Problem(where, 1, 1, f"top level is {shape}; a question file is a mapping "
                                            "with topic, title and questions")]
+    early = _key_problems(located) + _yes_no_problems(located)
+    if early:
+        return None, sorted({Problem(where, line, col, msg) for line, col, msg in early})
     try:
         qfile = QuestionFile.model_validate(data)
     except ValidationError as e:
@@ -158,23 +178,12 @@ def semantic_checks(qfile: QuestionFile) -> list[tuple[tuple, str]]:
 
 def _question_checks(q: AnyQuestion) -> list[tuple[tuple, str]]:
     from tutor.demos.registry import check_demo_args
-    from tutor.formulas import check_answer_from
+    from tutor.kinds import kind
 
     out: list[tuple[tuple, str]] = []
     if q.demo is not None:
         out += [(("demo", *p), msg) for p, msg in check_demo_args(q.demo.name, q.demo.args)]
-    if q.kind == "numeric":
-        names = set(q.vary) | set(q.answer_from.args)
-        for fld in ("prompt", "answer"):
-            try:
-                unknown = schema.template_fields(getattr(q, fld)) - names
-            except ValueError as e:
-                out.append(((fld,), f"{e}; write literal braces as {{{{ and }}}}"))
-                continue
-            out += [((fld,), f"template field {{{name}}} is not in vary or answer_from.args")
-                    for name in sorted(unknown)]
-        out += [(("answer_from", *p), msg) for p, msg in
-                check_answer_from(q.answer_from.name, q.answer_from.args, set(q.vary))]
+    out += kind(q.kind).checks(q)
     return out
 
 
@@ -209,26 +218,37 @@ def _problem(where: str, located: Located, err: dict[str, Any]) -> Problem:
         msg = "topic must be lowercase letters, digits and dashes"
     elif kind == "value_error":
         msg = msg.removeprefix("Value error, ")
+    elif kind == "string_type" and isinstance(err.get("input"), bool):
+        word = str(err["input"]).lower()
+        msg = f"{word} is read as true/false here; quote it (\"{word}\") if you mean the text"
     return Problem(where, line, col, f"{label}: {msg}")
 
 
-def _other_branch(data: Any, loc: tuple) -> bool:
-    """True for an error from the branch of a `str | Model` union that the value did not take.
+_SCALAR_BRANCHES = ("str", "int", "float", "bool")
 
-    A mapping is meant as the model, anything else as text; only the error of the
-    intended branch is worth showing.
+
+def _other_branch(data: Any, loc: tuple) -> bool:
+    """True for an error from a branch of a union (`str | Model`, `list | Range`) that the
+    value did not take.
+
+    A mapping is meant as the model, a list as the list, anything else as text; only
+    the error of the intended branch is worth showing.
     """
     node = data
-    for i, part in enumerate(loc):
-        after_index = i > 0 and isinstance(loc[i - 1], int)
-        if after_index and part in ("str", "int", "float"):
-            return isinstance(node, dict)  # a mapping was meant as the model
-        if after_index and isinstance(part, str) and part[:1].isupper():
-            return isinstance(node, str)  # text was meant as text
+    for part in loc:
         indexable = isinstance(node, dict) and part in node or (
             isinstance(node, list) and isinstance(part, int) and part < len(node))
         if indexable:
             node = node[part]
+            continue
+        if not isinstance(part, str):
+            continue
+        if part in _SCALAR_BRANCHES:
+            return isinstance(node, dict | list)  # a mapping or list meant something else
+        if part.startswith(("list[", "tuple[", "set[")):
+            return not isinstance(node, list)
+        if part[:1].isupper() or part.startswith(("function-", "model[")):
+            return not isinstance(node, dict)  # only a mapping is meant as the model
     return False
 
 
@@ -247,6 +267,12 @@ def _data_path(located: Located, loc: tuple, missing: bool = False) -> tuple:
 
 def _allowed_keys(data: Any, path: tuple) -> list[str]:
     """The keys allowed in the mapping at `path`, for 'did you mean' suggestions."""
+    model = _model_at(data, path)
+    return list(model.model_fields) if model is not None else []
+
+
+def _model_at(data: Any, path: tuple) -> type[BaseModel] | None:
+    """The schema model of the mapping at `path` in the data, when there is one."""
     model: Any = QuestionFile
     node = data
     for part in path:
@@ -268,12 +294,67 @@ def _allowed_keys(data: Any, path: tuple) -> list[str]:
             elif isinstance(model, tuple):
                 model = model[0]
             else:
-                return []
+                return None
         else:
-            return []
+            return None
     if isinstance(model, type) and issubclass(model, BaseModel):
-        return list(model.model_fields)
-    return []
+        return model
+    return None
+
+
+def _mappings(data: Any) -> list[tuple[tuple, dict]]:
+    """Every mapping in the data with its path, outermost first (no recursion)."""
+    out: list[tuple[tuple, dict]] = []
+    pending: list[tuple[tuple, Any]] = [((), data)]
+    seen: set[int] = set()
+    while pending:
+        path, node = pending.pop()
+        if id(node) in seen:  # an alias: the same object again
+            continue
+        if isinstance(node, dict):
+            seen.add(id(node))
+            out.append((path, node))
+            pending += [((*path, k), v) for k, v in node.items()]
+        elif isinstance(node, list):
+            seen.add(id(node))
+            pending += [((*path, i), v) for i, v in enumerate(node)]
+    return out
+
+
+def _key_problems(located: Located) -> list[tuple[int, int, str]]:
+    """Keys that are not text (`1:`, `~:`, `true:`): every key is a field or a name."""
+    out = []
+    for path, node in _mappings(located.data):
+        for key in node:
+            if not isinstance(key, str):
+                line, col = located.key_positions.get((*path, key), located.position(path))
+                shown = "null" if key is None else str(key).lower() if isinstance(key, bool) \
+                    else repr(key)
+                out.append((line, col, f"key {shown} is not text; keys are field names "
+                                       "(quote it if you mean the text)"))
+    return out
+
+
+_YES_NO = {"yes", "no", "on", "off", "y", "n"}
+
+
+def _yes_no_problems(located: Located) -> list[tuple[int, int, str]]:
+    """`yes`/`no`/`on`/`off` where true/false is expected: text in YAML 1.2 (and in
+    editors), so say which to write instead of guessing."""
+    out = []
+    for path, node in _mappings(located.data):
+        model = None
+        for key, value in node.items():
+            if not (isinstance(value, str) and value.lower() in _YES_NO):
+                continue
+            model = model or _model_at(located.data, path)
+            fld = model.model_fields.get(key) if model is not None and isinstance(key, str) \
+                else None
+            if fld is not None and fld.annotation in (bool, bool | None):
+                line, col = located.position((*path, key))
+                out.append((line, col, f"{key}: {value!r} is text in YAML 1.2, not true/false; "
+                                       "write true or false"))
+    return out
 
 
 # fields whose values are models: list-valued ones are wrapped in a 1-tuple

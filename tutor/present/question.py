@@ -1,11 +1,10 @@
-"""Rich renderings of questions, shared by `tutor show` and the quiz."""
+"""Rich renderings of questions, shared by `tutor show` and the quiz.
+
+Each kind adds its own part (options, steps, traps) through its `detail(q)`."""
 
 from __future__ import annotations
 
-import string
-
 from rich.console import Group
-from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
@@ -31,26 +30,23 @@ def header(q) -> str:
 
 
 def question_detail(q) -> Panel:
+    from tutor.kinds import kind
+    from tutor.present.quiz import STYLES
+
     parts: list = [Text(reflow(q.prompt), style="bold"), Text("")]
-    if q.kind == "choice":
-        for letter, opt in zip(string.ascii_uppercase, q.options, strict=False):
-            mark = "✓" if opt.correct else "✗"
-            parts.append(Text(f"{letter}. {opt.text}  {mark}"))
-            parts.append(Text(f"   {opt.explanation}", style="dim"))
-        parts.append(Text(""))
-    if q.kind == "order":
-        parts.append(Text("Steps in order:", style="bold"))
-        parts += [Text(f"{i}. {s}") for i, s in enumerate(q.steps, 1)]
-        parts.append(Text(""))
-    if q.kind == "numeric":
-        vary = ", ".join(f"{k} in {v}" for k, v in q.choices().items())
-        parts.append(Text(f"Computed by {q.answer_from.name}; tolerance "
-                          f"{q.tolerance:.0%}{'; ' + vary if vary else ''}", style="dim"))
+    extra = kind(q.kind).detail(q)
+    if extra:
+        parts += [Text(text, style=STYLES.get(style, "")) for style, text in extra]
         parts.append(Text(""))
     parts += [Text("Answer", style="bold underline"), Text(reflow(q.answer))]
     if q.points:
         parts += [Text(""), Text("Key points", style="bold underline")]
         parts += [Text(f"• {kp.point}") for kp in q.points]
+    wrong = [r for kp in q.points for r in kp.rejects] + list(q.rejects)
+    if wrong:
+        parts += [Text(""), Text("Wrong claims it flags", style="bold underline")]
+        parts += [Text(f"✗ {r.claim}" + (f" -> {r.correction}" if r.correction else ""))
+                  for r in wrong]
     if q.misconception:
         parts += [Text(""), Text("Misconception", style="bold underline"),
                   Text(reflow(q.misconception))]
@@ -62,7 +58,7 @@ def question_detail(q) -> Panel:
     if q.references:
         parts += [Text(""), Text("References", style="bold underline")]
         parts += [Text(f"• {r}") for r in q.references]
-    return Panel(Group(*parts), title=escape(q.id), subtitle=escape(header(q)),
+    return Panel(Group(*parts), title=Text(q.id), subtitle=Text(header(q)),
                  title_align="left", subtitle_align="left")
 
 

@@ -1,0 +1,101 @@
+"""The free-text grader: claims not topics, paraphrase, negation, and wrong claims flagged."""
+
+from __future__ import annotations
+
+import pytest
+
+from tutor.grading import match_keypoints
+from tutor.grading.text import compile_phrasing, find, sentences
+from tutor.kinds.base import KeyPoint, Reject
+
+
+def covers(answer: str, *phrasings: str) -> bool:
+    sents = sentences(answer)
+    return any(find(compile_phrasing(p), sents) is not None for p in phrasings)
+
+
+@pytest.mark.parametrize("answer", [
+    "the variance grows with d_k",
+    "As d_k increases, so does the variance",          # order, synonym, inflection
+    "Variance of the dot product rises linearly in d_k",
+    "the dot products' variance is growing with dk",
+])
+def test_paraphrases_of_one_claim_match(answer):
+    assert covers(answer, "variance (grow) (d_k|dimension)")
+
+
+@pytest.mark.parametrize("answer", [
+    "the variance does not grow with d_k",
+    "variance never increases with d_k",
+    "the variance no longer grows with d_k once scaled",
+    "variance doesn't rise with d_k",
+])
+def test_negated_claims_do_not_match(answer):
+    assert not covers(answer, "variance (grow) (d_k|dimension)")
+
+
+def test_a_negated_phrasing_needs_a_negated_answer():
+    assert covers("RoPE does not extrapolate past its trained length",
+                  "rope not extrapolate (beyond|past) trained length")
+    assert not covers("RoPE extrapolates past its trained length",
+                      "rope not extrapolate (beyond|past) trained length")
+
+
+def test_naming_the_subject_is_not_stating_the_claim():
+    assert not covers("I would use sinusoidal or RoPE", "sinusoidal (degrade|fail)")
+    assert covers("sinusoidal encodings degrade badly past the training length",
+                  "sinusoidal (degrade|fail)")
+
+
+def test_symbols_written_as_words():
+    assert covers("cost is O(n^2) in the sequence length", "quadratic (sequence|length)")
+    assert covers("it grows with n² in the context length", "quadratic (sequence|length)")
+    assert covers("it is quadratic in sequence length", "quadratic (sequence|length)")
+    assert covers("divide by √d_k", "divide sqrt d_k")
+    assert covers("divide by the square root of d_k", "divide sqrt d_k")
+
+
+def test_british_spellings_and_contractions():
+    assert covers("it normalises each token", "normalize token")
+    assert covers("it can't see the future", "not see future")
+
+
+def test_claims_must_be_stated_close_together_in_one_sentence():
+    far = ("Softmax is a function. Later, in a different discussion about optimisers and "
+           "learning rate warmup schedules, things saturate.")
+    assert not covers(far, "softmax saturate")
+    assert covers("without the scaling, softmax saturates", "softmax saturate")
+
+
+def test_reject_flags_the_wrong_claim_and_blocks_its_point():
+    kp = KeyPoint(point="sinusoidal and RoPE degrade past the trained length",
+                  accept=["(sinusoidal|rope) (degrade|worse|poor)"],
+                  rejects=[Reject(claim="sinusoidal or RoPE extrapolate well",
+                                  match=["(better|best|well) (sinusoidal|rope)",
+                                         "(sinusoidal|rope) extrapolate (better|well|fine)"],
+                                  correction="both degrade; ALiBi or rescaled RoPE do better")])
+    wrong = match_keypoints("Better with sinusoidal or RoPE.", [kp])
+    assert wrong.covered == [] and [f.claim for f in wrong.flags] == [
+        "sinusoidal or RoPE extrapolate well"]
+    right = match_keypoints("Sinusoidal and RoPE both get worse past the training length.",
+                            [kp])
+    assert right.covered == [kp.point] and right.flags == []
+    negated = match_keypoints("Sinusoidal does not extrapolate well and degrades.", [kp])
+    assert negated.flags == [] and negated.covered == [kp.point]
+
+
+def test_question_level_rejects():
+    r = Reject(claim="attention is a linear operation", match=["attention (is|a) linear"],
+               correction="softmax of input-dependent scores makes attention non-linear")
+    kp = KeyPoint(point="the FFN adds per-token non-linearity", accept=["ffn non linear"])
+    result = match_keypoints("Attention is a linear operation, so the FFN adds non-linearity",
+                             [kp], [r])
+    assert [f.claim for f in result.flags] == ["attention is a linear operation"]
+    assert result.covered == [kp.point]  # the FFN point itself is still stated
+    assert match_keypoints("attention is not linear at all", [kp], [r]).flags == []
+
+
+def test_untrusted_answers_are_bounded():
+    long = "variance " * 5000 + "grows"
+    assert isinstance(covers(long, "variance grow d_k"), bool)
+    assert covers("variance " * 50 + "grows with d_k", "variance grow d_k")

@@ -1,0 +1,1 @@
+"""Everything the application prints: rich renderables for people, built from plain data."""
