@@ -1,9 +1,12 @@
-"""Sampling filters against brute-force routes: sorting by hand and enumerating subsets."""
+"""Sampling filters against brute-force routes (sorting by hand, enumerating subsets and
+sequences) and against Hugging Face's logits processors (tests/fixtures/sampling.npz, made by
+make_sampling_fixtures.py)."""
 
 from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,13 +16,18 @@ from hypothesis.extra.numpy import arrays
 
 from engine.sampling import (
     apply_temperature,
+    beam_search,
     distribution,
     greedy,
+    min_p_filter,
+    repetition_penalty,
     sample,
     sample_from,
     top_k_filter,
     top_p_filter,
 )
+
+FIXTURE = np.load(Path(__file__).parents[1] / "fixtures" / "sampling.npz")
 
 logit_rows = arrays(np.float64, st.integers(2, 7),
                     elements=st.floats(-5, 5, allow_nan=False).map(lambda v: round(v, 1)))
@@ -166,3 +174,97 @@ def test_sample_from_inverts_the_cdf():
 def test_invalid_arguments_raise(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("penalty", [1.3, 0.8])
+def test_repetition_penalty_matches_transformers(penalty):
+    out = repetition_penalty(FIXTURE["logits"], FIXTURE["previous"], penalty)
+    np.testing.assert_allclose(out, FIXTURE[f"repetition_{penalty}"], rtol=1e-15)
+
+
+def test_repetition_penalty_by_hand():
+    logits = np.array([2.0, -2.0, 0.0, 1.0])
+    out = repetition_penalty(logits, np.array([0, 1, 1, 2]), 2.0)
+    np.testing.assert_array_equal(out, [1.0, -4.0, 0.0, 1.0])     # token 3 never appeared
+    np.testing.assert_array_equal(repetition_penalty(logits, np.array([0, 1]), 1.0), logits)
+    np.testing.assert_array_equal(repetition_penalty(logits, np.zeros(0, int), 3.0), logits)
+
+
+@pytest.mark.parametrize("min_p", [0.05, 0.2, 0.6])
+def test_min_p_matches_transformers(min_p):
+    out = min_p_filter(FIXTURE["logits"], min_p)
+    expected = FIXTURE[f"min_p_{min_p}"]
+    np.testing.assert_array_equal(np.isinf(out), np.isinf(expected))
+    np.testing.assert_array_equal(out[np.isfinite(out)], expected[np.isfinite(expected)])
+
+
+def test_min_p_keeps_tokens_within_a_factor_of_the_top():
+    probs = np.array([0.5, 0.3, 0.04, 0.16])
+    kept = np.isfinite(min_p_filter(np.log(probs), 0.1))        # cut at 0.1 * 0.5 = 0.05
+    np.testing.assert_array_equal(kept, [True, True, False, True])
+    assert np.isfinite(min_p_filter(np.log(probs), 1.0)).sum() == 1
+    d = distribution(np.log(probs), min_p=0.1)
+    np.testing.assert_allclose(d, [0.5 / 0.96, 0.3 / 0.96, 0, 0.16 / 0.96])
+
+
+@pytest.mark.parametrize("logits", [np.full(4, -np.inf), np.full((3, 4), -np.inf),
+                                    np.array([[0.0, 1.0], [-np.inf, -np.inf]]),
+                                    np.array([0.0, np.nan, 1.0])])
+def test_no_allowed_token_raises_a_clear_error(logits):
+    with pytest.raises(ValueError, match="no token can be sampled"):
+        sample(logits, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="no token can be sampled"):
+        distribution(logits, temperature=0)
+
+
+def test_sample_from_with_size_draws_like_one_row_per_draw():
+    probs = np.array([0.1, 0.0, 0.6, 0.3])
+    a = sample_from(probs, np.random.default_rng(7), size=1000)
+    b = sample_from(np.broadcast_to(probs, (1000, 4)), np.random.default_rng(7))
+    np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="one distribution"):
+        sample_from(np.ones((2, 3)) / 3, np.random.default_rng(0), size=4)
+
+
+def toy_logits_fn(v=4, seed=0):
+    # next-token logits depend on the last two tokens: a fixed random table
+    table = np.random.default_rng(seed).normal(scale=2.0, size=(v, v, v))
+    return lambda ids: table[ids[:, -2], ids[:, -1]]
+
+
+def brute_force_scores(fn, prompt, steps, v):
+    scores = {}
+    for seq in itertools.product(range(v), repeat=steps):
+        ids, total = np.array([prompt]), 0.0
+        for tok in seq:
+            logits = fn(ids)[0]
+            total += logits[tok] - np.log(np.sum(np.exp(logits)))
+            ids = np.concatenate([ids, [[tok]]], axis=1)
+        scores[seq] = total
+    return scores
+
+
+def test_beam_search_wide_enough_is_exhaustive():
+    fn, prompt, steps, v = toy_logits_fn(), [1, 2], 4, 4
+    exact = brute_force_scores(fn, prompt, steps, v)
+    beams = beam_search(fn, np.array(prompt), steps, width=v ** (steps - 1))
+    ranked = sorted(exact.items(), key=lambda kv: -kv[1])
+    assert tuple(beams.sequences[0]) == ranked[0][0]
+    np.testing.assert_allclose(beams.scores[:10], [s for _, s in ranked[:10]], rtol=1e-12)
+    for seq, score in zip(beams.sequences, beams.scores, strict=True):
+        assert exact[tuple(seq)] == pytest.approx(score, abs=1e-12)   # scores are real
+
+
+def test_beam_of_one_is_greedy_and_wider_beams_never_score_lower_here():
+    fn, prompt, steps = toy_logits_fn(seed=3), [0, 1], 6
+    ids = np.array([prompt])
+    for _ in range(steps):
+        ids = np.concatenate([ids, [[int(np.argmax(fn(ids)[0]))]]], axis=1)
+    one = beam_search(fn, np.array(prompt), steps, width=1)
+    np.testing.assert_array_equal(one.sequences[0], ids[0, 2:])
+    exact = brute_force_scores(fn, prompt, steps, 4)
+    best = max(exact.values())
+    for width in (2, 4, 16):
+        b = beam_search(fn, np.array(prompt), steps, width)
+        assert one.scores[0] - 1e-12 <= b.scores[0] <= best + 1e-12
+        assert np.all(np.diff(b.scores) <= 0)                    # best first
