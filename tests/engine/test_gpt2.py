@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -87,14 +88,20 @@ def test_cached_and_uncached_sampling_draw_the_same_tokens():
     assert not np.array_equal(runs[0], other_seed)
 
 
-def test_loader_ignores_mask_buffers_and_reads_no_lm_head(golden):
+def test_loader_ignores_mask_buffers_and_a_tied_lm_head(golden):
     sd = dict(golden["sd"])
     sd["transformer.h.0.attn.bias"] = np.tril(np.ones((1, 1, 64, 64)))
     sd["transformer.h.1.attn.masked_bias"] = np.array(-1e4)
-    sd["lm_head.weight"] = np.zeros_like(sd["lm_head.weight"])   # tied: must not be read
+    assert np.array_equal(sd["lm_head.weight"], sd["transformer.wte.weight"])   # tied copy
     model = GPT2.from_hf_state_dict(sd, n_head=int(golden["n_head"]), dtype=np.float64)
     np.testing.assert_allclose(model(golden["input_ids"]), golden["logits_f64"], atol=1e-9)
+    assert model.config.tie_embeddings
     assert set(model.params) == set(param_shapes(model.config))
+    # transformers ties the head whenever the config says so, whatever lm_head.weight holds
+    sd["lm_head.weight"] = np.zeros_like(sd["lm_head.weight"])
+    model = GPT2.from_hf_state_dict(sd, dtype=np.float64,
+                                    config={"n_head": 4, "tie_word_embeddings": True})
+    np.testing.assert_allclose(model(golden["input_ids"]), golden["logits_f64"], atol=1e-9)
 
 
 def test_loader_reads_sizes_from_the_arrays(golden):
@@ -136,3 +143,78 @@ def test_from_safetensors(golden, tmp_path):
     st.save_file({k: np.ascontiguousarray(v) for k, v in golden["sd"].items()}, str(path))
     model = GPT2.from_safetensors(path, n_head=int(golden["n_head"]), dtype=np.float64)
     np.testing.assert_allclose(model(golden["input_ids"]), golden["logits_f64"], atol=1e-9)
+
+
+# ----------------------------------------------------------------------------- config variants
+
+VARIANTS = Path(__file__).parents[1] / "fixtures" / "gpt2_variants.npz"
+
+
+@pytest.fixture(scope="module")
+def variants():
+    data = np.load(VARIANTS)
+    out = {}
+    for key in data.files:
+        if "/" not in key:
+            continue
+        name, rest = key.split("/", 1)
+        entry = out.setdefault(name, {"sd": {}, "ids": data["input_ids"]})
+        if rest.startswith("sd/"):
+            entry["sd"][rest.removeprefix("sd/")] = data[key]
+        elif rest == "config":
+            entry["config"] = json.loads(str(data[key]))
+        else:
+            entry[rest] = data[key]
+    return out
+
+
+def test_untied_head_is_loaded(variants):
+    # transformers with tie_word_embeddings=False: lm_head.weight differs from wte
+    v = variants["untied"]
+    model = GPT2.from_hf_state_dict(v["sd"], n_head=3, dtype=np.float64)
+    assert not model.config.tie_embeddings
+    np.testing.assert_array_equal(model.params["lm_head"], v["sd"]["lm_head.weight"].T)
+    np.testing.assert_allclose(model(v["ids"]), v["logits"], rtol=0, atol=1e-9)
+    # the same with the config, and the head is counted once more than a tied model
+    with_config = GPT2.from_hf_state_dict(v["sd"], dtype=np.float64, config=v["config"])
+    np.testing.assert_allclose(with_config(v["ids"]), v["logits"], rtol=0, atol=1e-9)
+    assert "lm_head" in param_shapes(with_config.config)
+
+
+@pytest.mark.parametrize("name", ["relu", "gelu_exact", "unscaled", "eps"])
+def test_config_fields_the_arrays_cannot_show(variants, name):
+    v = variants[name]
+    model = GPT2.from_hf_state_dict(v["sd"], dtype=np.float64, config=v["config"])
+    np.testing.assert_allclose(model(v["ids"]), v["logits"], rtol=0, atol=1e-9)
+    # without the config the defaults (tanh GELU, 1/sqrt(d) scale, eps 1e-5) are visibly wrong
+    blind = GPT2.from_hf_state_dict(v["sd"], n_head=3, dtype=np.float64)
+    assert np.abs(blind(v["ids"]) - v["logits"]).max() > 1e-4
+
+
+def test_config_fields_the_engine_cannot_express_are_refused(variants):
+    sd, config = variants["relu"]["sd"], variants["relu"]["config"]
+    for field, value, match in [
+            ("scale_attn_by_inverse_layer_idx", True, "scale_attn_by_inverse_layer_idx"),
+            ("add_cross_attention", True, "add_cross_attention"),
+            ("activation_function", "silu", "activation_function='silu'"),
+            ("n_head", 4, "n_head=3 disagrees"),
+            ("model_type", "llama", "model_type='llama'")]:
+        with pytest.raises(ValueError, match=match):
+            GPT2.from_hf_state_dict(sd, n_head=3, config={**config, field: value})
+    with pytest.raises(ValueError, match="n_head is not recoverable"):
+        GPT2.from_hf_state_dict(sd)
+    no_head = {k: v for k, v in variants["untied"]["sd"].items() if k != "lm_head.weight"}
+    with pytest.raises(ValueError, match="no 'lm_head.weight'"):
+        GPT2.from_hf_state_dict(no_head, config=variants["untied"]["config"])
+
+
+def test_float16_state_dict_computes_in_float32(variants):
+    # float16 weights are widened exactly; the logits then match the float64 model that
+    # holds the same rounded weights to float32 accuracy
+    v = variants["fp16_weights"]
+    assert v["sd"]["transformer.wte.weight"].dtype == np.float16
+    model = GPT2.from_hf_state_dict(v["sd"], config=v["config"])
+    assert model.dtype == np.float32
+    logits = model(v["ids"])
+    assert logits.dtype == np.float32
+    np.testing.assert_allclose(logits, v["logits"], rtol=0, atol=2e-5)
