@@ -271,6 +271,28 @@ def test_opening_while_another_process_creates_the_store_waits_for_it(journal_mo
         other.close()
 
 
+def test_a_store_committed_between_two_reads_is_not_seen_half_made(monkeypatch):
+    home().mkdir(parents=True)
+    other = _hold_migration(db_path(), "wal")
+    connect = sqlite3.connect
+
+    def commit_the_other_one_midway(*args, **kwargs):
+        db = connect(*args, **kwargs)
+
+        def trace(sql: str) -> None:
+            if "sqlite_master" in sql and other.in_transaction:
+                other.execute("COMMIT")  # lands between reading the header and the tables
+        db.set_trace_callback(trace)
+        return db
+
+    monkeypatch.setattr(sqlite3, "connect", commit_the_other_one_midway)
+    try:
+        with Store() as store:
+            assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    finally:
+        other.close()
+
+
 def _open_and_review(home_dir: str, qid: str, results) -> None:
     os.environ["TUTOR_HOME"] = home_dir
     try:

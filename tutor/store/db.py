@@ -387,10 +387,7 @@ class Store:
 
     def _classify(self) -> tuple[str, int]:
         """('fresh' | 'ours', user_version), or StoreError for a file that is not ours."""
-        app_id = self.db.execute("PRAGMA application_id").fetchone()[0]
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        tables = {r[0] for r in self.db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        app_id, version, tables = _header(self.db)
         if app_id == APPLICATION_ID:
             kind = "ours"
         elif app_id != 0:
@@ -525,6 +522,23 @@ class Store:
         return self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
+def _header(db: sqlite3.Connection) -> tuple[int, int, set[str]]:
+    """(application_id, user_version, table names), read in one snapshot: a store that
+    another process is creating right now is seen either before or after, never half."""
+    own = not db.in_transaction
+    if own:
+        db.execute("BEGIN")
+    try:
+        app_id = db.execute("PRAGMA application_id").fetchone()[0]
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master "
+                                           "WHERE type = 'table'")}
+    finally:
+        if own and db.in_transaction:
+            db.execute("COMMIT")
+    return app_id, version, tables
+
+
 def _make_home(home: Path) -> None:
     try:
         home.mkdir(parents=True, exist_ok=True)
@@ -579,9 +593,7 @@ def is_tutor_store(path: Path) -> bool:
     except sqlite3.Error:
         return False
     try:
-        app_id = db.execute("PRAGMA application_id").fetchone()[0]
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master "
-                                           "WHERE type = 'table'")}
+        app_id, _version, tables = _header(db)
         return app_id == APPLICATION_ID or (app_id == 0 and tables >= _TABLES)
     except sqlite3.Error:
         return False
