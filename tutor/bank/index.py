@@ -4,8 +4,10 @@
 and tags. Loading
 and validating every YAML file costs far more than the store queries, so the
 index is cached as JSON in TUTOR_HOME/cache, keyed by every question file's path,
-size and modification time (and the code's version). Any change to a file, or a
-new or removed file, rebuilds it with a full load.
+size, inode, modification time and change time (and the code's version). Any change
+to a file (even one that keeps its size and has its modification time set back: the
+change time cannot be set), or a new or removed file, rebuilds it with a full load.
+A cache file that is damaged or not an index is a miss, never an error.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from tutor.bank.core import Bank, Problem, Topic, question_files
 
-CACHE_NAME = "bank-index-v2.json"
+CACHE_NAME = "bank-index-v3.json"
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,8 @@ def _key(roots: list[Path]) -> list:
     from tutor import __version__
 
     code = Path(__file__).resolve().parent
-    files = [code / "schema.py", code / "loader.py"]
+    files = [code / "schema.py", code / "loader.py", code / "yamlsafe.py",
+             *sorted((code.parent / "kinds").glob("*.py"))]
     for root in roots:
         if root.exists():
             files += question_files(root)
@@ -59,9 +62,9 @@ def _key(roots: list[Path]) -> list:
     for path in files:
         try:
             st = path.stat()
-            key.append([str(path), st.st_size, st.st_mtime_ns])
+            key.append([str(path), st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns])
         except OSError:
-            key.append([str(path), None, None])
+            key.append([str(path), None, None, None, None])
     return key
 
 
@@ -74,10 +77,10 @@ def load_index(extra_dirs: list[Path] | None = None) -> Bank:
     cache = tutor_home() / "cache" / CACHE_NAME
     try:
         data = json.loads(cache.read_text(encoding="utf-8"))
-        if data.get("key") == key:
+        if isinstance(data, dict) and data.get("key") == key:
             return _from_json(data)
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass  # missing, damaged or from another version: rebuild it
     from tutor.bank.loader import load_bank
 
     bank = load_bank(extra_dirs)

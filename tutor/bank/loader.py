@@ -290,7 +290,8 @@ def _model_at(data: Any, path: tuple) -> type[BaseModel] | None:
             node = node[part]
             if model == "question-list":
                 kind = node.get("kind") if isinstance(node, dict) else None
-                model = schema.MODELS_BY_KIND.get(kind, schema.RecallQuestion)
+                model = schema.MODELS_BY_KIND.get(kind if isinstance(kind, str) else "",
+                                                  schema.RecallQuestion)
             elif isinstance(model, tuple):
                 model = model[0]
             else:
