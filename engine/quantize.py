@@ -227,17 +227,21 @@ class NF4Tensor:
 
     @property
     def nbits(self) -> int:
-        """4 bits per code, plus the absmax constants: fp32 each, or with double
-        quantization 8 bits each, one fp32 scale per `absmax_block` and one fp32 mean."""
-        constants = self.absmax.size
-        if self.double_quant:
-            scales = -(-constants // self.absmax_block)
-            return self.codes.size * 4 + constants * 8 + scales * 32 + 32
-        return self.codes.size * 4 + constants * 32
+        return nf4_bits(self.codes.size, self.block, self.double_quant, self.absmax_block)
 
     @property
     def bits_per_value(self) -> float:
         return self.nbits / self.codes.size
+
+
+def nf4_bits(n: int, block: int = 64, double_quant: bool = True, absmax_block: int = 256) -> int:
+    """Bits to store n values in NF4: 4 per code, plus the absmax constants: fp32 each,
+    or with double quantization 8 bits each, one fp32 scale per `absmax_block` of them
+    and one fp32 mean."""
+    constants = -(-n // block)
+    if double_quant:
+        return 4 * n + 8 * constants + 32 * -(-constants // absmax_block) + 32
+    return 4 * n + 32 * constants
 
 
 def nf4_quantize(x: np.ndarray, block: int = 64, double_quant: bool = True,

@@ -14,10 +14,10 @@ from engine.lora import (
     lora_init,
     lora_linear,
     lora_loss_and_grads,
+    lora_merge,
     lora_params,
-    merge,
+    lora_unmerge,
     reduced_rank_fit,
-    unmerge,
 )
 from engine.model import init_params, param_shapes
 
@@ -25,33 +25,36 @@ from engine.model import init_params, param_shapes
 def test_merged_layer_equals_the_unmerged_one():
     rng = np.random.default_rng(0)
     w = rng.standard_normal((32, 48))
-    a, b = rng.standard_normal((4, 32)), rng.standard_normal((48, 4))
+    a, b = rng.standard_normal((32, 4)), rng.standard_normal((4, 48))
     x = rng.standard_normal((10, 32))
     unmerged = lora_linear(x, w, a, b, alpha=8)
-    # the update written out: W + (alpha / r) (B A)^T, multiplied the ordinary way
-    by_hand = x @ (w + (8 / 4) * (b @ a).T)
+    # the paper's layout: B (d_out, r), A (r, d_in), h = W0 x + (alpha / r) B A x per column
+    big_b, big_a = b.T, a.T
+    by_hand = np.stack([w.T @ xi + (8 / 4) * big_b @ (big_a @ xi) for xi in x])
     np.testing.assert_allclose(unmerged, by_hand, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(x @ merge(w, a, b, 8), unmerged, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(unmerge(merge(w, a, b, 8), a, b, 8), w, atol=1e-13)
+    np.testing.assert_allclose(x @ lora_merge(w, a, b, 8), unmerged, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(lora_unmerge(lora_merge(w, a, b, 8), a, b, 8), w, atol=1e-13)
     assert np.linalg.matrix_rank(lora_delta(a, b, 8)) == 4
 
 
 def test_init_starts_at_the_base_model():
     rng = np.random.default_rng(1)
     a, b = lora_init(16, 24, 4, rng)
-    assert a.shape == (4, 16) and b.shape == (24, 4)
+    assert a.shape == (16, 4) and b.shape == (4, 24)
     assert np.all(b == 0) and np.abs(a).max() <= 1 / 4
     w, x = rng.standard_normal((16, 24)), rng.standard_normal((3, 16))
     np.testing.assert_array_equal(lora_linear(x, w, a, b, 8), x @ w)
     with pytest.raises(ValueError, match="rank=17"):
         lora_init(16, 24, 17, rng)
+    with pytest.raises(ValueError, match=r"a \(3, 4\)"):
+        lora_linear(x, w, np.zeros((3, 4)), np.zeros((4, 24)), 8)
 
 
 def test_gradients_match_finite_differences():
     rng = np.random.default_rng(2)
     x, y = rng.standard_normal((20, 6)), rng.standard_normal((20, 5))
     w = rng.standard_normal((6, 5))
-    a, b = rng.standard_normal((2, 6)), rng.standard_normal((5, 2))
+    a, b = rng.standard_normal((6, 2)), rng.standard_normal((2, 5))
     _, ga, gb = lora_loss_and_grads(x, y, w, a, b, alpha=3.0)
     h = 1e-6
     for param, grad, which in ((a, ga, "a"), (b, gb, "b")):
