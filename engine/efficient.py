@@ -17,6 +17,7 @@ from engine.attention import (
     _check_qkv,
     _float_dtype,
     _run,
+    _worker_pool,
     causal_mask,
     scaled_dot_product_attention,
 )
@@ -27,7 +28,8 @@ class AttentionCost:
     """Rough cost of one attention call, for comparing the variants.
 
     flops: multiply-adds counted as 2. memory_floats: the largest intermediate
-    the method holds (scores, tiles, or feature/summary matrices).
+    the method holds (scores, tiles, or feature/summary matrices); for flash,
+    everything flash_attention holds besides its inputs and output.
     """
 
     method: str
@@ -35,13 +37,30 @@ class AttentionCost:
     memory_floats: int
 
 
+def _flash_held(n: int, d: int, h: int, block_q: int, block_k: int, workers: int) -> int:
+    # Per batch item in progress: a contiguous K^T (d x n) and [V | 1] (n x (d + 1)).
+    # Per thread: the scaled query block (bq x d), one score tile (bq x bk), the running
+    # [sum p v | sum p] and the tile's product with [V | 1] (2 x bq x (d + 1)), and
+    # four bq-long vectors (running max, tile max, new max, rescale factors).
+    bq, bk = min(block_q, n), min(block_k, n)
+    busy = min(h * -(-n // bq), workers)
+    return min(h, workers) * n * (2 * d + 1) + busy * (bq * d + bq * bk + 2 * bq * (d + 1) + 4 * bq)
+
+
 def attention_cost(method: str, n: int, d: int, *, n_head: int = 1, block_q: int = 256,
-                   block_k: int = 512, n_features: int = 256, k_rank: int = 64) -> AttentionCost:
-    """FLOPs and largest intermediate of one call on n tokens with head dim d."""
+                   block_k: int = 512, n_features: int = 256, k_rank: int = 64,
+                   workers: int = 1) -> AttentionCost:
+    """FLOPs and largest intermediate of one call on n tokens with head dim d.
+
+    n_head counts independent (batch x head) items. `workers` is the number of
+    threads running flash_attention's query blocks at once (see flash_workers).
+    """
+    if workers < 1:
+        raise ValueError(f"workers={workers} must be >= 1")
     h = n_head
     table = {
         "full": (4 * h * n * n * d, h * n * n),
-        "flash": (4 * h * n * n * d, min(block_q, n) * min(block_k, n) + min(block_q, n) * d),
+        "flash": (4 * h * n * n * d, _flash_held(n, d, h, block_q, block_k, workers)),
         "linear": (4 * h * n * d * d, h * d * d),
         "performer": (4 * h * n * n_features * d + 4 * h * n * n_features * d,
                       h * n * n_features),
@@ -58,6 +77,16 @@ def attention_cost(method: str, n: int, d: int, *, n_head: int = 1, block_q: int
 # ---------------------------------------------------------------------------
 
 
+def _flash_parallel(n_batch: int, n_q: int, n_k: int, block_q: int) -> bool:
+    return n_batch * -(-n_q // block_q) > 1 and n_batch * n_q * n_k >= 1 << 18
+
+
+def flash_workers(n_batch: int, n_q: int, n_k: int, block_q: int = 256) -> int:
+    """Threads flash_attention spreads its query blocks over for these sizes (1: none)."""
+    pool = _worker_pool() if _flash_parallel(n_batch, n_q, n_k, block_q) else None
+    return pool._max_workers if pool is not None else 1
+
+
 def flash_attention(q, k, v, is_causal=False, scale=None, block_q=256, block_k=512):
     """softmax(q k^T * scale) v computed tile by tile, FlashAttention style.
 
@@ -66,7 +95,10 @@ def flash_attention(q, k, v, is_causal=False, scale=None, block_q=256, block_k=5
     when a new tile raises the max, the old l and acc are rescaled by
     exp(m_old - m_new), so the result equals the plain softmax exactly (up to
     rounding). is_causal follows PyTorch (top-left tril); fully masked tiles are
-    skipped, which halves the work.
+    skipped, which halves the work. Besides the tiles, a batch item in progress
+    holds a contiguous K^T and [V | 1] (freed after its last query block):
+    attention_cost("flash", ...) counts it all. Float16 in gives float32 out,
+    as in scaled_dot_product_attention.
     q: (..., n_q, d_k)  k: (..., n_k, d_k)  v: (..., n_k, d_v)  ->  (..., n_q, d_v)
     """
     q, k, v = _check_qkv(q, k, v)
@@ -81,6 +113,8 @@ def flash_attention(q, k, v, is_causal=False, scale=None, block_q=256, block_k=5
     if out.size == 0 or n_k == 0:
         return out
     prepared: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+    n_blocks = -(-n_q // block_q)
+    blocks_left = dict.fromkeys(np.ndindex(batch), n_blocks)
     lock = threading.Lock()
 
     def kv_for(idx):
@@ -96,7 +130,19 @@ def flash_attention(q, k, v, is_causal=False, scale=None, block_q=256, block_k=5
                 pair = prepared[idx] = (kt, va)
         return pair
 
+    def done_with(idx):
+        with lock:
+            blocks_left[idx] -= 1
+            if not blocks_left[idx]:
+                del prepared[idx]                                   # its last query block
+
     def query_block(item):
+        try:
+            _query_block(item)
+        finally:
+            done_with(item[0])
+
+    def _query_block(item):
         idx, i0 = item
         i1 = min(i0 + block_q, n_q)
         kt, va = kv_for(idx)
@@ -119,7 +165,7 @@ def flash_attention(q, k, v, is_causal=False, scale=None, block_q=256, block_k=5
         np.divide(acc[:, :d_v], acc[:, d_v:], out=out[idx][i0:i1])
 
     items = [(idx, i0) for idx in np.ndindex(batch) for i0 in range(0, n_q, block_q)]
-    _run(items, query_block, parallel=len(items) > 1 and math.prod(batch) * n_q * n_k >= 1 << 18)
+    _run(items, query_block, parallel=_flash_parallel(math.prod(batch), n_q, n_k, block_q))
     return out
 
 
@@ -184,8 +230,12 @@ def performer_omega(d: int, n_features: int, rng: np.random.Generator, *,
     """Random projection directions for FAVOR+.          -> (n_features, d) float64
 
     Rows are N(0, I_d) draws; orthogonal=True makes each block of d rows
-    orthogonal (Gram-Schmidt via QR) and rescales them to chi-distributed
-    lengths, which keeps the estimator unbiased and lowers its variance.
+    orthogonal and rescales them to chi-distributed lengths, so every row is
+    still marginally N(0, I_d): the estimator stays unbiased and its variance
+    drops. The block is the Q of a QR of a Gaussian matrix with the signs of
+    R's diagonal moved into Q (Mezzadri 2007). Without that step Q is not a
+    uniformly random rotation (LAPACK's QR fixes the signs: every block's
+    first row would start with a negative entry) and the estimate is biased.
     """
     if d < 1 or n_features < 1:
         raise ValueError(f"d={d} and n_features={n_features} must be >= 1")
@@ -194,7 +244,8 @@ def performer_omega(d: int, n_features: int, rng: np.random.Generator, *,
     blocks = []
     for _ in range(-(-n_features // d)):
         g = rng.standard_normal((d, d))
-        qmat, _ = np.linalg.qr(g)                                  # (d, d) orthonormal
+        qmat, r = np.linalg.qr(g)                                  # (d, d) orthonormal
+        qmat *= np.sign(np.diag(r))                                # Haar: column j by sign(r_jj)
         blocks.append(qmat.T)
     w = np.concatenate(blocks)[:n_features]                        # (n_features, d)
     norms = np.linalg.norm(rng.standard_normal((n_features, d)), axis=1)

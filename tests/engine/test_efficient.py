@@ -11,6 +11,7 @@ import pytest
 from engine.efficient import (
     attention_cost,
     flash_attention,
+    flash_workers,
     linear_attention,
     linformer_attention,
     linformer_projections,
@@ -68,6 +69,41 @@ def test_flash_never_allocates_the_score_matrix():
     assert peak < 0.25 * n * n * 4        # the full score matrix would be 64 MiB
 
 
+@pytest.mark.parametrize("batch", [1, 8])
+def test_flash_memory_figure_matches_what_it_holds(batch):
+    # tracemalloc's peak during a real call, beyond the output it returns, against
+    # attention_cost's count of what flash_attention keeps alive
+    rng = np.random.default_rng(3)
+    n, d, bq, bk = 2048, 64, 128, 256
+    q, k, v = (rng.standard_normal((batch, n, d), dtype=np.float32) for _ in range(3))
+    tracemalloc.start()
+    try:
+        out = flash_attention(q, k, v, block_q=bq, block_k=bk)
+        held = tracemalloc.get_traced_memory()[1] - out.nbytes
+    finally:
+        tracemalloc.stop()
+    workers = flash_workers(batch, n, n, bq)
+    claimed = attention_cost("flash", n, d, n_head=batch, block_q=bq, block_k=bk,
+                             workers=workers).memory_floats * 4
+    assert 1 / 1.5 < held / claimed < 1.5, (held, claimed)
+    if batch > 1:   # K^T and [V | 1] are kept only for the items in progress, not all 8
+        assert held < batch * n * (2 * d + 1) * 4 / 2
+
+
+def test_flash_cost_by_hand():
+    # one thread, one item: K^T + [V | 1], then q block, tile, 2 x [acc | sum], 4 vectors
+    n, d, bq, bk = 1000, 32, 100, 250
+    assert attention_cost("flash", n, d, block_q=bq, block_k=bk).memory_floats == \
+        n * (2 * d + 1) + bq * d + bq * bk + 2 * bq * (d + 1) + 4 * bq
+    # more threads than items: only the items exist; more items than threads: one per thread
+    two = attention_cost("flash", n, d, n_head=3, block_q=bq, block_k=bk, workers=2)
+    assert two.memory_floats == 2 * n * (2 * d + 1) + 2 * (bq * d + bq * bk + 2 * bq * (d + 1)
+                                                          + 4 * bq)
+    assert flash_workers(1, 10, 10) == 1                  # too small to spread over threads
+    with pytest.raises(ValueError, match="workers"):
+        attention_cost("flash", n, d, workers=0)
+
+
 def elu1(x):
     return np.where(x > 0, x + 1.0, np.exp(np.minimum(x, 0.0)))
 
@@ -98,6 +134,42 @@ def test_performer_features_are_unbiased_for_exp_dot():
     omega = performer_omega(4, 200_000, rng, orthogonal=False)
     est = (performer_features(x, omega) @ performer_features(y, omega).T).item()
     assert est == pytest.approx(math.exp((x @ y.T).item()), rel=0.01)
+
+
+def _unsigned_qr_omega(d: int, n_blocks: int, rng: np.random.Generator) -> np.ndarray:
+    """Orthogonal blocks from a QR without the sign step: NOT a uniform rotation."""
+    blocks = [np.linalg.qr(rng.standard_normal((d, d)))[0].T for _ in range(n_blocks)]
+    w = np.concatenate(blocks)
+    return w * np.linalg.norm(rng.standard_normal(w.shape), axis=1)[:, None]
+
+
+def _z_score(draw_omega, q, k, draws: int = 2000) -> float:
+    """(mean estimate - exp(q.k)) in standard errors, one d-row block of features per draw."""
+    est = np.array([(performer_features(q, w) @ performer_features(k, w).T).item()
+                    for w in (draw_omega(np.random.default_rng(s)) for s in range(draws))])
+    return (est.mean() - math.exp((q @ k.T).item())) / (est.std(ddof=1) / math.sqrt(draws))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 5, 6])
+def test_orthogonal_performer_features_are_unbiased(seed):
+    # E[phi(q) . phi(k)] = exp(q . k): the mean over 2000 independent draws must sit
+    # within 4 standard errors of the exact value
+    rng = np.random.default_rng(seed)
+    q, k = rng.standard_normal((1, 4)) * 0.5, rng.standard_normal((1, 4)) * 0.5
+    assert abs(_z_score(lambda r: performer_omega(4, 4, r), q, k)) < 4
+    if seed != 6:
+        # the same test catches a QR without the sign step: 11 to 25 SE off for these
+        # pairs (its bias depends on the direction of q + k, and is small for seed 6)
+        assert abs(_z_score(lambda r: _unsigned_qr_omega(4, 1, r), q, k)) > 8
+
+
+def test_orthogonal_blocks_are_uniform_rotations():
+    # a Haar rotation's first row starts with a negative entry half of the time
+    negative = sum(performer_omega(8, 8, np.random.default_rng(s))[0, 0] < 0 for s in range(400))
+    assert 160 < negative < 240                    # binomial(400, 1/2): 200 +- 4 sd
+    unsigned = sum(_unsigned_qr_omega(8, 1, np.random.default_rng(s))[0, 0] < 0
+                   for s in range(400))
+    assert unsigned in (0, 400)                    # LAPACK fixes the sign of every block
 
 
 def test_performer_omega_orthogonal_blocks():

@@ -12,6 +12,9 @@ JSON keys:
     d, block, dtype: head dimension, tile size and float type.
     sizes: the sequence lengths measured.
     plain_peak_bytes, tiled_peak_bytes: measured peak extra memory per size.
+    tiled_predicted_bytes: per size, what the tiled version should hold by
+        engine.efficient.attention_cost (K^T, [V | 1], one tile set per thread)
+        plus its output; tiled_vs_predicted: measured / predicted at the largest n.
     memory_ratio: plain / tiled peak at the largest n.
     max_abs_diff: per size, max |tiled - plain| of the outputs.
     plain_seconds, tiled_seconds: measured wall times per size (vary run to run).
@@ -88,6 +91,15 @@ def _peak(fn, *args, **kwargs):
     return out, peak, seconds
 
 
+def tiled_prediction(n: int, d: int, block: int, item: int = ITEM) -> int:
+    """Bytes flash_attention should hold on one (n, d) head, its output included."""
+    from engine.efficient import attention_cost, flash_workers
+
+    held = attention_cost("flash", n, d, block_q=block, block_k=block,
+                          workers=flash_workers(1, n, n, block)).memory_floats
+    return (held + n * d) * item
+
+
 def compute(p, rng: np.random.Generator, progress) -> dict:
     from engine.attention import scaled_dot_product_attention
     from engine.efficient import flash_attention
@@ -107,6 +119,7 @@ def compute(p, rng: np.random.Generator, progress) -> dict:
         t_plain.append(sec_p)
         t_tiled.append(sec_t)
     tr = [traffic(n, p.d, p.block) for n in ns]
+    predicted = [tiled_prediction(n, p.d, p.block) for n in ns]
     ratio = plain_peak[-1] / max(tiled_peak[-1], 1)
     traffic_ratio = tr[-1][0] / tr[-1][1]
     takeaway = (f"Same output (max |diff| {max(diffs):.1e}), but at n = {ns[-1]} plain "
@@ -116,6 +129,8 @@ def compute(p, rng: np.random.Generator, progress) -> dict:
     return {
         "d": p.d, "block": p.block, "dtype": "float32", "sizes": ns,
         "plain_peak_bytes": plain_peak, "tiled_peak_bytes": tiled_peak,
+        "tiled_predicted_bytes": predicted,
+        "tiled_vs_predicted": tiled_peak[-1] / predicted[-1],
         "memory_ratio": ratio, "max_abs_diff": diffs,
         "plain_seconds": t_plain, "tiled_seconds": t_tiled,
         "traffic_plain_bytes": [a for a, _ in tr], "traffic_tiled_bytes": [b for _, b in tr],
@@ -128,11 +143,12 @@ def render(result: dict):
     from tutor.demos import _viz
 
     ns = result["sizes"]
-    rows = [[str(n), _viz.human_bytes(a), _viz.human_bytes(b), f"{a / max(b, 1):,.0f}x",
-             f"{e:.0e}"]
-            for n, a, b, e in zip(ns, result["plain_peak_bytes"], result["tiled_peak_bytes"],
-                                  result["max_abs_diff"], strict=True)]
-    memory = _viz.table(["n", "plain peak", "tiled peak", "ratio", "max diff"], rows,
+    rows = [[str(n), _viz.human_bytes(a), _viz.human_bytes(b), _viz.human_bytes(c),
+             f"{a / max(b, 1):,.0f}x", f"{e:.0e}"]
+            for n, a, b, c, e in zip(ns, result["plain_peak_bytes"], result["tiled_peak_bytes"],
+                                     result["tiled_predicted_bytes"], result["max_abs_diff"],
+                                     strict=True)]
+    memory = _viz.table(["n", "plain", "tiled", "predicted", "ratio", "diff"], rows,
                         title=f"Measured peak memory (float32, d={result['d']}, "
                               f"block={result['block']})")
     plot = _viz.line_plot(

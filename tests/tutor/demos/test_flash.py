@@ -48,3 +48,17 @@ def test_check_refuses_beyond_budget():
 
 def test_renders_in_60_columns():
     assert_fits(render_text("flash", run("flash", n_max=512)))
+
+
+def test_tiled_peak_matches_the_engine_prediction():
+    # measured by tracemalloc in the demo; predicted from attention_cost plus the output
+    r = run("flash", seed=2, n_max=2048, block=128, d=64)
+    assert 1 / 1.5 < r["tiled_vs_predicted"] < 1.5
+    for measured, predicted in zip(r["tiled_peak_bytes"], r["tiled_predicted_bytes"],
+                                   strict=True):
+        assert 1 / 1.5 < measured / predicted < 1.5
+    # the prediction by hand at n = 2048 on one thread would be: K^T and [V | 1],
+    # the tiles, and the output
+    n, d, b = 2048, 64, 128
+    one_thread = n * (2 * d + 1) + b * d + b * b + 2 * b * (d + 1) + 4 * b + n * d
+    assert r["tiled_predicted_bytes"][-1] >= one_thread * 4
