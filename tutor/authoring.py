@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tutor.bank.core import KINDS
 from tutor.errors import TutorError, UsageError
+from tutor.kinds import KINDS
 
 Ask = Callable[..., str]
 SCHEMA_FILE = "tutor-schema.json"
@@ -37,7 +37,7 @@ def run_wizard(ask: Ask, say: Callable[[str], None], *, file: Path | None, kind:
     """Ask for a question and append it. Returns (question id, file written)."""
     from tutor.paths import default_user_bank
 
-    kind = kind or ask("Kind (recall, choice, numeric, keypoints, order)", default="recall")
+    kind = kind or ask(f"Kind ({', '.join(KINDS)})", default="recall")
     if kind not in KINDS:
         raise UsageError(f"--kind: {kind!r} is not one of {', '.join(KINDS)}")
     existing = _existing_topic(file)
@@ -55,7 +55,9 @@ def run_wizard(ask: Ask, say: Callable[[str], None], *, file: Path | None, kind:
     q: dict[str, Any] = {"id": None, "kind": kind}
     q["prompt"] = _text(ask("Prompt (the question)"))
     q["answer"] = _text(ask("Model answer"))
-    _kind_fields(kind, q, ask, say)
+    from tutor.kinds import kind as kind_module
+
+    q.update(kind_module(kind).wizard(ask, say))
     hint = ask("Hint (optional)", default="")
     if hint:
         q["hint"] = _text(hint)
@@ -65,7 +67,7 @@ def run_wizard(ask: Ask, say: Callable[[str], None], *, file: Path | None, kind:
         q["tags"] = [t for t in tags if t]
     demo = ask("Demo that proves it (optional; `tutor demo` lists them)", default="")
     if demo:
-        q["demo"] = {"name": demo, "args": _pairs(ask("Demo options as name=value, "
+        q["demo"] = {"name": demo, "args": pairs(ask("Demo options as name=value, "
                                                        "comma-separated (optional)", default=""))}
     suggested = f"{topic}/{_slug(q['prompt'])}"
     while True:
@@ -79,61 +81,11 @@ def run_wizard(ask: Ask, say: Callable[[str], None], *, file: Path | None, kind:
     return qid, path
 
 
-def _kind_fields(kind: str, q: dict[str, Any], ask: Ask, say: Callable[[str], None]) -> None:
-    if kind in ("recall", "keypoints"):
-        label = ("Key point, then | and accepted phrasings (blank line ends)"
-                 if kind == "keypoints" else "Key point (optional; blank line ends)")
-        points = []
-        for line in _lines(ask, label):
-            point, *accept = [p.strip() for p in line.split("|")]
-            points.append({"point": point, "accept": accept} if accept else point)
-        if points:
-            q["key_points"] = points
-    elif kind == "choice":
-        options = []
-        letter = iter("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-        while True:
-            text = ask(f"Option {next(letter)} (blank line ends)", default="")
-            if not text:
-                break
-            correct = ask("Is it correct? (y/n)", default="n").strip().lower() in ("y", "yes")
-            explanation = ask("Why is it right or wrong?")
-            options.append({"text": text, "correct": correct, "explanation": explanation})
-        q["options"] = options
-    elif kind == "order":
-        q["steps"] = list(_lines(ask, "Step, in the right order (blank line ends)"))
-    elif kind == "numeric":
-        from tutor.formulas import FORMULAS
-
-        say("Computations: " + ", ".join(sorted(FORMULAS)))
-        name = ask("Computation that gives the answer (answer_from)")
-        f = FORMULAS.get(name)
-        if f is not None:
-            say(f"{name} takes: {', '.join(f.parameters)}")
-        q["vary"] = {k: v if isinstance(v, list) else [v] for k, v in _pairs(ask(
-            "Values to vary as name=v1 v2 v3, separated by ; (optional)", default=""),
-            sep=";", multi=True).items()}
-        q["answer_from"] = {"name": name, "args": _pairs(ask(
-            "Fixed arguments as name=value, comma-separated (optional)", default=""))}
-        q["tolerance"] = float(ask("Relative tolerance", default="0.02"))
-        units = ask("Units (optional)", default="")
-        if units:
-            q["units"] = units
-
-
-def _lines(ask: Ask, label: str):
-    while True:
-        line = ask(label, default="")
-        if not line:
-            return
-        yield line
-
-
 def _text(line: str) -> str:
     return line.replace("\\n", "\n").strip()
 
 
-def _pairs(line: str, sep: str = ",", multi: bool = False) -> dict[str, Any]:
+def pairs(line: str, sep: str = ",", multi: bool = False) -> dict[str, Any]:
     import yaml
 
     out: dict[str, Any] = {}

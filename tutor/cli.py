@@ -103,6 +103,12 @@ def _load_index():
     return bank
 
 
+def _kinds() -> tuple[str, ...]:
+    from tutor.kinds import KINDS  # module names only: no pydantic
+
+    return KINDS
+
+
 def _complete_topic(incomplete: str) -> list[str]:
     from tutor.completion import topics
 
@@ -148,7 +154,7 @@ def list_questions(
     tag: TagOpt = None,
     kind: Annotated[list[str] | None, typer.Option(
         "--kind", "-k", metavar="KIND",
-        help="Only this kind: recall, choice, numeric, keypoints, order.")] = None,
+        help="Only this kind: " + ", ".join(_kinds()) + ".")] = None,
     source: Annotated[list[str] | None, typer.Option(
         "--source", metavar="KEY",
         help="Only questions a source asks, e.g. topicwise or day24/q2.")] = None,
@@ -407,8 +413,8 @@ def new(
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Append to this YAML file "
                                               "(default: TUTOR_HOME/questions/TOPIC.yaml).")]
         = None,
-    kind: Annotated[str | None, typer.Option("--kind", "-k", help="recall, choice, numeric, "
-                                             "keypoints or order.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", "-k", help="One of: "
+                                             + ", ".join(_kinds()) + ".")] = None,
     topic: Annotated[str | None, typer.Option("--topic", "-t", help="Topic of the question.")]
         = None,
 ) -> None:
@@ -443,50 +449,37 @@ def new(
 export_app = typer.Typer(cls=_Group, no_args_is_help=True, rich_markup_mode=None,
                          help="Export the bank: an Anki deck, a Markdown study guide, or JSON.")
 app.add_typer(export_app, name="export")
-OutOpt = Annotated[Path, typer.Option("--output", "-o", help="File to write.")]
 
 
-@export_app.command("anki")
-def export_anki(output: OutOpt, topic: TopicOpt = None, tag: TagOpt = None) -> None:
-    """Write an Anki deck (.apkg): one subdeck per topic; re-imports update notes.
+def _export_command(fmt: str, summary: str):
+    example = {"anki": "tutor export anki -o transformers.apkg --topic masks",
+               "markdown": "tutor export markdown -o study-guide.md",
+               "json": "tutor export json --topic masks > masks.json"}[fmt]
+    help_text = "File to write." + (" Default: stdout." if fmt == "json" else "")
 
-    \b
-    Example:
-        tutor export anki -o transformers.apkg --topic masks
-    """
-    from tutor.export_cli import export
+    def command(output=None, topic=None, tag=None) -> None:
+        from tutor.export import export
 
-    export("anki", _load_bank(), output, topic or [], tag or [])
+        export(fmt, _load_bank(), output, topic or [], tag or [])
 
-
-@export_app.command("markdown")
-def export_markdown(output: OutOpt, topic: TopicOpt = None, tag: TagOpt = None) -> None:
-    """Write a printable Markdown study guide with answers and demo figures.
-
-    \b
-    Example:
-        tutor export markdown -o study-guide.md
-    """
-    from tutor.export_cli import export
-
-    export("markdown", _load_bank(), output, topic or [], tag or [])
+    # real objects, not strings: the annotations depend on the format
+    command.__annotations__ = {
+        "output": Annotated[Path | None, typer.Option("--output", "-o", help=help_text)],
+        "topic": TopicOpt, "tag": TagOpt, "return": None}
+    command.__doc__ = f"{summary}\n\n\b\nExample:\n    {example}\n"
+    export_app.command(fmt)(command)
 
 
-@export_app.command("json")
-def export_json(
-    output: Annotated[Path | None, typer.Option("--output", "-o",
-                                                help="File to write (default: stdout).")] = None,
-    topic: TopicOpt = None, tag: TagOpt = None,
-) -> None:
-    """Print the bank as JSON: {"files": [question files valid against `tutor schema`]}.
+def _register_exports() -> None:
+    # the format list is plain data in tutor/export/__init__.py; no exporter is imported here
+    import importlib
 
-    \b
-    Example:
-        tutor export json --topic masks > masks.json
-    """
-    from tutor.export_cli import export
+    formats = importlib.import_module("tutor.export").FORMATS
+    for fmt, summary in formats.items():
+        _export_command(fmt, summary)
 
-    export("json", _load_bank(), output, topic or [], tag or [])
+
+_register_exports()
 
 
 def main() -> None:

@@ -6,7 +6,6 @@ import sqlite3
 import zipfile
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from tutor.cli import app
@@ -32,7 +31,6 @@ def notes_of(apkg: Path) -> list[tuple]:
 
 
 def test_anki_export_notes_fields_and_stable_guids(tmp_path):
-    pytest.importorskip("genanki")
     a, b = tmp_path / "a.apkg", tmp_path / "b.apkg"
     assert export("anki", "-o", str(a), "--topic", "golden").exit_code == 0
     assert export("anki", "-o", str(b), "--topic", "golden").exit_code == 0
@@ -46,12 +44,36 @@ def test_anki_export_notes_fields_and_stable_guids(tmp_path):
     numeric = fields["golden/numeric"]
     d = 768 if "768" in numeric[1] else 1024
     assert numeric[2] == f"{12 * d * d:,} params"
-    # the demo figure is computed at export time from the engine's count
-    from engine.accounting import count_params
-    from engine.config import preset
+    # the demo is named with what it shows and how to run it: no figures measured at export
+    assert fields["golden/params"][5].endswith("Run: tutor demo params --preset gpt2")
+    # order cards show their steps on the front, scrambled; the back has the order
+    order = fields["golden/order"]
+    assert all(step in order[2] for step in (r"compute \(QK^{T}\)", "softmax over keys"))
+    shown = [s.split(". ", 1)[1] for s in order[2].split("<br>")]
+    right = [int(x) for x in order[3].split("<br>")[0].split()]
+    assert [shown[i - 1] for i in right][0] == r"compute \(QK^{T}\)"
+    # two exports of an unchanged bank are the same bytes
+    assert a.read_bytes() == b.read_bytes()
 
-    total = count_params(preset("gpt2")).total
-    assert f"of the {total / 1e6:.1f}M total" in fields["golden/params"][5]
+
+def test_anki_fields_are_escaped_and_formulas_are_mathjax():
+    from tutor.export.anki import html, mathjax
+
+    assert mathjax("<b>x</b> & y") == "&lt;b&gt;x&lt;/b&gt; &amp; y"
+    assert mathjax("cost O(n^2)") == r"cost \(O(n^2)\)"
+    assert mathjax("scale by 1/sqrt(d_k)") == r"scale by 1/\(\sqrt{d_k}\)"
+    assert mathjax("12d^2 weights") == r"\(12d^{2}\) weights"
+    assert html("a\n\nb") == "a<br><br>b"
+
+
+def test_export_refuses_a_bad_output_before_any_work(tmp_path):
+    r = export("markdown", "-o", str(tmp_path / "missing" / "guide.md"))
+    assert r.exit_code == 2 and "does not exist" in r.stderr
+    r = export("markdown", "-o", str(tmp_path))
+    assert r.exit_code == 2
+    r = export("markdown", "-o", str(tmp_path / "guide.txt"))
+    assert r.exit_code == 2 and "should end in .md" in r.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_markdown_export_matches_golden(tmp_path):
@@ -82,4 +104,4 @@ def test_export_filters_and_errors(tmp_path):
     assert r.exit_code == 1 and r.stderr.strip() == (
         "error: no questions match the filters; check --topic and --tag")
     r = export("anki", "-o", str(tmp_path / "deck.zip"), "--topic", "golden")
-    assert r.exit_code == 1 and "should end in .apkg" in r.stderr
+    assert r.exit_code == 2 and "should end in .apkg" in r.stderr

@@ -8,12 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tutor.bank.schema import KeyPoint
 from tutor.grading import (
     AnswerError,
     format_number,
     grade_choice,
-    match_keypoints,
     normalise,
     parse_letters,
     parse_number,

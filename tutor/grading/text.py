@@ -80,7 +80,8 @@ and or if also just very really quite much many more most some any can could wou
 shall may might must into onto over under about after before between through during per each
 every such so too via both either own same other another we you your our i me my he she his her
 one ones which what who whom whose when where why how all only also thing things way ways
-because still even like often usually typically generally basically simply actually
+because still even like often usually typically generally basically simply
+actually
 """
 STOP_WORDS = frozenset(_STOP_TEXT.split()) - {"all", "same", "own", "only", "more", "most", "less", "over", "under",
                 "before", "after", "between", "both", "other", "one"}
