@@ -3,26 +3,29 @@
 The base vocabulary is the 256 byte values, so every string has an encoding
 and nothing is ever out of vocabulary. Training repeatedly merges the most
 frequent adjacent pair of tokens into a new token. Text is first split into
-words (an optional leading space plus a run of letters, digits or
-punctuation, as GPT-2 does) and pairs never cross a word boundary, so
+words (an optional leading space plus a run of letters, numbers or
+punctuation, with GPT-2's own pattern) and pairs never cross a word boundary, so
 " the" can become one token but "e t" cannot.
 """
 
 from __future__ import annotations
 
 import heapq
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import pairwise
 
+import regex
+
 BASE_VOCAB = 256
 
-# GPT-2's split with the standard library's `re`: [^\W\d_] is a letter, \d a
-# digit, and (?:[^\s\w]|_) anything else that is not space. Together with the
-# two whitespace branches every character is matched, so the words concatenate
-# back to the text. `\s+(?!\S)` leaves the last space of a run to start the next word.
-_WORD = re.compile(r"""'(?:s|t|re|ve|m|ll|d)| ?[^\W\d_]+| ?\d+| ?(?:[^\s\w]|_)+|\s+(?!\S)|\s+""")
+# GPT-2's split, exactly as released (it needs the `regex` module for the Unicode
+# classes): \p{L} is any letter, \p{N} any number (digits, but also ² ½ Ⅻ ①), and
+# [^\s\p{L}\p{N}] anything else that is not space. With the two whitespace branches
+# every character is matched, so the words concatenate back to the text.
+# `\s+(?!\S)` leaves the last space of a run to start the next word.
+_WORD = regex.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+"""
+                      r"""|\s+(?!\S)|\s+""")
 
 Pair = tuple[int, int]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -156,3 +157,42 @@ def test_tokens_per_word_and_oov_rate_by_hand():
     assert oov_rate(train, "the cow", 2) == 0.5
     assert oov_rate(train, "the dog, the cat", 3) == pytest.approx(1 / 5)   # only "," is unseen
     assert oov_rate(train, "the cow", 0) == 1.0
+
+
+# ----------------------------------------------------------------------------- GPT-2's split
+
+GOLDEN = json.loads((Path(__file__).parents[1] / "fixtures" / "bpe_gpt2.json")
+                    .read_text(encoding="utf-8"))
+
+
+def test_numbers_that_are_not_digits_split_as_gpt2_does():
+    # \p{N} includes superscripts, fractions and Roman numerals: they are numbers, not letters
+    assert pretokenize("x² + y²") == ["x", "²", " +", " y", "²"]
+    assert pretokenize("2½") == ["2½"]
+    assert pretokenize("chapter Ⅻ, note ①") == ["chapter", " Ⅻ", ",", " note", " ①"]
+    assert pretokenize("__init__ it's") == ["__", "init", "__", " it", "'s"]
+
+
+@pytest.mark.parametrize("case", range(len(GOLDEN["cases"])))
+def test_pretokenize_matches_tiktoken_pattern(case):
+    # regex.findall with tiktoken's own rewrite of GPT-2's pattern
+    c = GOLDEN["cases"][case]
+    assert pretokenize(c["text"]) == c["words"]
+    assert "".join(pretokenize(c["text"])) == c["text"]
+
+
+@pytest.mark.parametrize("case", range(len(GOLDEN["cases"])))
+def test_encode_matches_tiktoken(case):
+    # tiktoken (its own regex engine and BPE) with the same merges as ranks
+    tokenizer = BPETokenizer(tuple(tuple(m) for m in GOLDEN["merges"]))
+    c = GOLDEN["cases"][case]
+    assert tokenizer.encode(c["text"]) == c["ids"]
+    assert tokenizer.decode(c["ids"]) == c["text"]
+
+
+def test_golden_cases_cover_every_number_category():
+    import unicodedata
+
+    probe = GOLDEN["cases"][-2]["text"]
+    categories = Counter(unicodedata.category(ch) for ch in set(probe))
+    assert categories["No"] + categories["Nl"] == GOLDEN["n_number_chars"] > 200
