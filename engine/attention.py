@@ -186,8 +186,12 @@ def _check_mask(attn_mask, n_q: int, n_k: int):
     if attn_mask is None:
         return None
     m = np.asarray(attn_mask)
-    if m.dtype != bool and m.dtype.kind not in "fiu":
-        raise ValueError(f"attn_mask must be bool or float, got dtype {m.dtype}")
+    if m.dtype != bool and m.dtype.kind != "f":
+        # as in PyTorch: an integer 0/1 mask (a Hugging Face attention_mask) would
+        # otherwise be added to the scores and mask nothing
+        hint = "; for a 0/1 mask pass mask.astype(bool)" if m.dtype.kind in "iu" else ""
+        raise ValueError(f"attn_mask must be bool (True = may attend) or float (added to the "
+                         f"scores), got dtype {m.dtype}{hint}")
     try:
         np.broadcast_shapes(m.shape, (n_q, n_k))
     except ValueError:
