@@ -2,7 +2,9 @@
 
 Every function takes NumPy arrays and returns NumPy arrays of the same float
 dtype (float32 stays float32). Shapes are written in comments; `...` stands for
-any leading batch or head dimensions.
+any leading batch or head dimensions. Float16 input is computed in float32 and
+rounded back to float16 at the end, as PyTorch does on the CPU: sums and
+variances accumulated in float16 would lose several digits.
 """
 
 from __future__ import annotations
@@ -12,6 +14,12 @@ import math
 import numpy as np
 
 
+def _widen(x: np.ndarray) -> np.ndarray:
+    """float16 (and any float narrower than float32) -> float32; anything else unchanged."""
+    x = np.asarray(x)
+    return x.astype(np.float32) if x.dtype.kind == "f" and x.dtype.itemsize < 4 else x
+
+
 def softmax(x: np.ndarray, axis: int = -1, temperature: float = 1.0) -> np.ndarray:
     """exp(x/T) / sum exp(x/T) along `axis`.                 # (..., n) -> (..., n)
 
@@ -19,31 +27,42 @@ def softmax(x: np.ndarray, axis: int = -1, temperature: float = 1.0) -> np.ndarr
     -inf (every position masked) has no defined softmax; it returns zeros there
     rather than NaN, so callers must decide what a fully masked row means.
     """
-    if temperature <= 0:
-        raise ValueError(f"temperature={temperature} must be > 0")
-    x = np.asarray(x)
-    if temperature != 1.0:
-        x = x / x.dtype.type(temperature) if x.dtype.kind == "f" else x / temperature
+    x, out_dtype = _scaled_logits(x, temperature)
     m = np.max(x, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)  # all -inf row: keep exp(-inf) = 0, avoid inf - inf
     e = np.exp(x - m)
     s = np.sum(e, axis=axis, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = e / s
-    return np.where(s > 0, out, 0).astype(e.dtype, copy=False)
+    return np.where(s > 0, out, 0).astype(out_dtype or e.dtype, copy=False)
 
 
-def log_softmax(x: np.ndarray, axis: int = -1, temperature: float = 1.0) -> np.ndarray:
-    """log softmax(x/T): x/T - logsumexp(x/T), without forming softmax.  # (..., n)"""
+def _scaled_logits(x: np.ndarray, temperature: float) -> tuple[np.ndarray, np.dtype | None]:
+    # (x / T, widened from float16) and the dtype to round the result back to (None: keep)
     if temperature <= 0:
         raise ValueError(f"temperature={temperature} must be > 0")
     x = np.asarray(x)
+    narrow = x.dtype if x.dtype.kind == "f" and x.dtype.itemsize < 4 else None
+    x = _widen(x)
     if temperature != 1.0:
         x = x / x.dtype.type(temperature) if x.dtype.kind == "f" else x / temperature
+    return x, narrow
+
+
+def log_softmax(x: np.ndarray, axis: int = -1, temperature: float = 1.0) -> np.ndarray:
+    """log softmax(x/T): x/T - logsumexp(x/T), without forming softmax.  # (..., n)
+
+    A row that is all -inf gives -inf everywhere: the log of the zeros that
+    softmax returns for it (PyTorch gives NaN for both).
+    """
+    x, out_dtype = _scaled_logits(x, temperature)
     m = np.max(x, axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
     shifted = x - m
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lse = np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))   # -inf: nothing left
+        out = np.where(np.isneginf(lse), -np.inf, shifted - lse)
+    return out.astype(out_dtype or shifted.dtype, copy=False)
 
 
 def layer_norm(x: np.ndarray, g: np.ndarray | None = None, b: np.ndarray | None = None,
@@ -53,21 +72,33 @@ def layer_norm(x: np.ndarray, g: np.ndarray | None = None, b: np.ndarray | None 
     x: (..., d)  g, b: (d,)  ->  (..., d). Statistics are per token, so a token's
     output never depends on the other tokens or the batch.
     """
-    mean = np.mean(x, axis=-1, keepdims=True)                 # (..., 1)
-    var = np.var(x, axis=-1, keepdims=True)                   # (..., 1), biased, as in PyTorch
-    y = (x - mean) / np.sqrt(var + eps).astype(x.dtype, copy=False)
+    return _normalise(x, g, b, eps, axis=-1)
+
+
+def _normalise(x, g, b, eps, axis):
+    # (x - mean) / sqrt(var + eps) * g + b over `axis`, computed at least in float32
+    x = np.asarray(x)
+    dtype = np.result_type(x, *(a for a in (g, b) if a is not None))
+    w = _widen(x)
+    mean = np.mean(w, axis=axis, keepdims=True)               # (..., 1)
+    var = np.var(w, axis=axis, keepdims=True)                 # (..., 1), biased, as in PyTorch
+    y = (w - mean) / np.sqrt(var + eps).astype(w.dtype, copy=False)
     if g is not None:
-        y = y * g
+        y = y * _widen(g)
     if b is not None:
-        y = y + b
-    return y
+        y = y + _widen(b)
+    return y.astype(dtype, copy=False) if dtype.kind == "f" else y
 
 
 def rms_norm(x: np.ndarray, g: np.ndarray | None = None, eps: float = 1e-6) -> np.ndarray:
     """Scale each vector by 1/RMS over its last axis; no mean is subtracted.  # (..., d)"""
-    ms = np.mean(np.square(x), axis=-1, keepdims=True)        # (..., 1)
-    y = x / np.sqrt(ms + eps).astype(x.dtype, copy=False)
-    return y * g if g is not None else y
+    x = np.asarray(x)
+    dtype = np.result_type(x, g) if g is not None else x.dtype
+    w = _widen(x)
+    ms = np.mean(np.square(w), axis=-1, keepdims=True)        # (..., 1)
+    y = w / np.sqrt(ms + eps).astype(w.dtype, copy=False)
+    y = y * _widen(g) if g is not None else y
+    return y.astype(dtype, copy=False) if dtype.kind == "f" else y
 
 
 def batch_norm(x: np.ndarray, g: np.ndarray | None = None, b: np.ndarray | None = None,
@@ -78,14 +109,7 @@ def batch_norm(x: np.ndarray, g: np.ndarray | None = None, b: np.ndarray | None 
     A token's output therefore depends on every other sequence in the batch,
     including padding: the reason transformers use LayerNorm instead.
     """
-    mean = np.mean(x, axis=axis, keepdims=True)
-    var = np.var(x, axis=axis, keepdims=True)
-    y = (x - mean) / np.sqrt(var + eps).astype(x.dtype, copy=False)
-    if g is not None:
-        y = y * g
-    if b is not None:
-        y = y + b
-    return y
+    return _normalise(x, g, b, eps, axis=axis)
 
 
 def relu(x: np.ndarray) -> np.ndarray:

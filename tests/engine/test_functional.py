@@ -12,6 +12,7 @@ from hypothesis.extra.numpy import arrays
 
 from engine.functional import (
     _erf,
+    batch_norm,
     gelu,
     layer_norm,
     log_softmax,
@@ -118,3 +119,43 @@ def test_silu_and_norms_against_formulas():
                                rtol=1e-12)
     rms = np.sqrt((x**2).mean(-1, keepdims=True) + 1e-6)
     np.testing.assert_allclose(rms_norm(x, g), x / rms * g, rtol=1e-12)
+
+
+def test_log_softmax_of_a_fully_masked_row_is_the_log_of_softmax_zeros():
+    x = np.array([[-np.inf, -np.inf, -np.inf], [0.5, -np.inf, 2.0]])
+    got = log_softmax(x)                          # no warning either: they are errors here
+    np.testing.assert_array_equal(got[0], [-np.inf] * 3)
+    assert softmax(x)[0].tolist() == [0, 0, 0]
+    lse = math.log(math.exp(0.5) + math.exp(2.0))
+    np.testing.assert_allclose(got[1], [0.5 - lse, -np.inf, 2.0 - lse], rtol=1e-15)
+
+
+def _within_one_float16_ulp(got, want64):
+    assert got.dtype == np.float16
+    ulp = np.spacing(np.abs(want64).astype(np.float16)).astype(np.float64)
+    assert np.all(np.abs(got.astype(np.float64) - want64) <= ulp), \
+        np.abs(got.astype(np.float64) - want64).max()
+
+
+def test_float16_is_computed_in_float32_and_rounded_once():
+    # each result must be the float64 answer for the same float16 inputs, rounded to
+    # float16 (within one ulp); statistics accumulated in float16 miss by many ulps
+    rng = np.random.default_rng(8)
+    x = (rng.normal(size=(4, 512)) * 0.5 + 30).astype(np.float16)      # a large mean
+    g = (1 + 0.1 * rng.normal(size=512)).astype(np.float16)
+    b = (0.1 * rng.normal(size=512)).astype(np.float16)
+    x64, g64, b64 = (a.astype(np.float64) for a in (x, g, b))
+    mean, var = x64.mean(-1, keepdims=True), x64.var(-1, keepdims=True)
+    _within_one_float16_ulp(layer_norm(x, g, b), (x64 - mean) / np.sqrt(var + 1e-5) * g64 + b64)
+    rms = np.sqrt((x64**2).mean(-1, keepdims=True) + 1e-6)
+    _within_one_float16_ulp(rms_norm(x, g), x64 / rms * g64)
+    x3 = x64[None]                                  # (batch 1, seq 4, d 512): per-feature stats
+    m, v = x3.mean((0, 1), keepdims=True), x3.var((0, 1), keepdims=True)
+    _within_one_float16_ulp(batch_norm(x[None]), (x3 - m) / np.sqrt(v + 1e-5))
+    logits = (rng.normal(size=(3, 4000)) * 3).astype(np.float16)
+    l64 = logits.astype(np.float64)
+    e = np.exp(l64 - l64.max(-1, keepdims=True))
+    _within_one_float16_ulp(softmax(logits), e / e.sum(-1, keepdims=True))
+    _within_one_float16_ulp(softmax(logits, temperature=0.7),
+                            softmax(l64, temperature=0.7))
+    _within_one_float16_ulp(log_softmax(logits), np.log(e / e.sum(-1, keepdims=True)))
