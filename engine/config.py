@@ -17,15 +17,19 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from engine.mla import MLAConfig
+    from engine.moe import MoEConfig
 
 Arch = Literal["decoder", "encoder", "encoder-decoder"]
 Activation = Literal["gelu", "gelu_tanh", "relu", "swiglu", "geglu"]
 Norm = Literal["layernorm", "rmsnorm"]
 NormPosition = Literal["pre", "post", "post_in_residual", "sandwich"]
 Positional = Literal["learned", "sinusoidal", "rope", "alibi", "relative"]
-AttentionKind = Literal["mha"]
-FFNKind = Literal["dense"]
+AttentionKind = Literal["mha", "mla"]
+FFNKind = Literal["dense", "moe"]
 QKNorm = Literal["head", "whole"]
 
 _CHOICES = {
@@ -35,8 +39,8 @@ _CHOICES = {
     "norm_position": ("pre", "post", "post_in_residual", "sandwich"),
     "positional": ("learned", "sinusoidal", "rope", "alibi", "relative"),
     # the sublayer kinds engine.model knows (its ATTENTION and FFN tables)
-    "attention": ("mha",),
-    "ffn": ("dense",),
+    "attention": ("mha", "mla"),
+    "ffn": ("dense", "moe"),
     "qk_norm": (None, "head", "whole"),
 }
 GATED_ACTIVATIONS = ("swiglu", "geglu")   # act(x W_gate) * (x W_up): three FFN matrices
@@ -111,12 +115,20 @@ class ModelConfig:
     rope_scaling: Any = None
     sliding_window: int | None = None  # every layer attends to the last `sliding_window` tokens
     layer_windows: tuple[int | None, ...] | None = None  # per-layer window, None = global
+    # attention="mla": DeepSeek's multi-head latent attention (engine.mla); d_head is then
+    # qk_nope_head_dim + qk_rope_head_dim and rotary_dim qk_rope_head_dim
+    mla: MLAConfig | None = None
+    moe: MoEConfig | None = None      # ffn="moe": router and experts (engine.moe)
+    dense_layers: tuple[int, ...] = ()  # ffn="moe": blocks that keep a dense FFN of width d_ff
+    #                                     (DeepSeek's first_k_dense_replace, Qwen's mlp_only_layers)
 
     def __post_init__(self) -> None:
         if isinstance(self.rope_scaling, (Mapping, list)):
             object.__setattr__(self, "rope_scaling", _freeze(self.rope_scaling))
         if isinstance(self.layer_windows, list):
             object.__setattr__(self, "layer_windows", tuple(self.layer_windows))
+        if isinstance(self.dense_layers, list):
+            object.__setattr__(self, "dense_layers", tuple(self.dense_layers))
         problems = []
         for field, allowed in _CHOICES.items():
             if getattr(self, field) not in allowed:
@@ -132,7 +144,7 @@ class ModelConfig:
             problems.append(f"n_head={self.n_head} is not divisible by n_kv_head={kv}")
         if self.d_ff is not None and self.d_ff < 1:
             problems.append(f"d_ff={self.d_ff} must be >= 1")
-        problems += self._family_problems()
+        problems += self._family_problems() + self._sparse_problems()
         if problems:
             raise ValueError("; ".join(problems))
 
@@ -213,6 +225,42 @@ class ModelConfig:
     def has_windows(self) -> bool:
         return self.sliding_window is not None or any(
             w is not None for w in self.layer_windows or ())
+
+    def _sparse_problems(self) -> list[str]:
+        # latent attention and mixture-of-experts FFNs
+        problems = []
+        if (self.attention == "mla") != (self.mla is not None):
+            problems.append(f"attention={self.attention!r} with mla={self.mla!r}: "
+                            "attention='mla' needs an MLAConfig, and only it takes one")
+        elif self.mla is not None:
+            m = self.mla
+            if self.arch != "decoder" or self.positional != "rope":
+                problems.append("attention='mla' needs arch='decoder' and positional='rope'")
+            elif m.n_head != self.n_head or self.head_dim != m.qk_head_dim \
+                    or self.rotary_dims != m.qk_rope_head_dim:
+                problems.append(f"MLA needs n_head={m.n_head}, d_head={m.qk_head_dim} "
+                                f"(qk_nope + qk_rope) and rotary_dim={m.qk_rope_head_dim}; "
+                                f"got {self.n_head}, {self.head_dim}, {self.rotary_dims}")
+            if self.has_windows or self.qk_norm is not None or self.attn_softcap is not None:
+                problems.append("attention='mla' has no sliding windows, QK-norm or soft-capping")
+        if (self.ffn == "moe") != (self.moe is not None):
+            problems.append(f"ffn={self.ffn!r} with moe={self.moe!r}: ffn='moe' needs a "
+                            "MoEConfig, and only it takes one")
+        elif self.moe is not None and self.activation != "swiglu":
+            problems.append(f"ffn='moe' has SwiGLU experts: activation={self.activation!r} "
+                            "must be 'swiglu'")
+        if self.dense_layers and (self.ffn != "moe" or any(
+                not isinstance(i, int) or not 0 <= i < self.n_layer for i in self.dense_layers)):
+            problems.append(f"dense_layers={self.dense_layers} needs ffn='moe' and block "
+                            f"indices in 0..{self.n_layer - 1}")
+        return problems
+
+    def ffn_of(self, layer: int | None) -> str:
+        """The FFN kind of block `layer`: "dense" for the dense_layers, else `ffn`."""
+        if layer is None and self.dense_layers:
+            raise ValueError("this config mixes dense and MoE blocks: pass layer= (the block "
+                             "index)")
+        return "dense" if layer in self.dense_layers else self.ffn
 
     def bias_of(self, part: str) -> bool:
         """Whether the "qkv", "out" (attention output) or "ffn" projections have biases."""

@@ -18,6 +18,9 @@ from config fields to a ModelConfig and one from the ModelConfig to a weight map
 (HF name -> function giving engine arrays); fused weights are split there:
 Phi-3's qkv_proj (rows [q | k | v]) and gate_up_proj (rows [gate | up]),
 GPT-NeoX's query_key_value (per head [q | k | v]) and GPT-2's Conv1D c_attn.
+The mixture-of-experts families (mixtral, qwen3_moe, deepseek_v3) take their
+expert and latent-attention maps from engine.moe and engine.mla. DeepSeek-V3's
+multi-token-prediction modules are not run (greedy decoding does not use them).
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.config import ModelConfig
+from engine.mla import MLAConfig, mla_softmax_scale, mla_weight_map
 from engine.model import CausalLM, Params
+from engine.moe import MoEConfig, moe_weight_map
 from engine.positional import check_rope_scaling, rope_type
 
 # Fields that do not change a forward pass or greedy decoding.
@@ -270,6 +275,77 @@ def _phi3(f: ConfigFields) -> ModelConfig:
     return _llama_like(f, sliding_window=f.get("sliding_window"))
 
 
+# Fields of MoE configs that only matter for training (the auxiliary loss, router noise) or
+# for spreading experts over devices.
+_MOE_TRAINING = ("output_router_logits", "router_aux_loss_coef", "router_jitter_noise",
+                 "aux_loss_alpha", "seq_aux", "ep_size")
+
+
+def _moe_training(f: ConfigFields) -> None:
+    for key in _MOE_TRAINING:
+        f.get(key)
+
+
+def _mixtral(f: ConfigFields) -> ModelConfig:
+    _moe_training(f)
+    moe = MoEConfig(n_experts=f.require("num_local_experts"),
+                    top_k=f.require("num_experts_per_tok"), d_expert=f.require("intermediate_size"))
+    return _llama_like(f, sliding_window=f.get("sliding_window"), ffn="moe", moe=moe)
+
+
+def _qwen3_moe(f: ConfigFields) -> ModelConfig:
+    # experts every decoder_sparse_step-th block, except mlp_only_layers (dense, intermediate_size)
+    _moe_training(f)
+    n_layer, n_experts = f.require("num_hidden_layers"), f.get("num_experts",
+                                                              f.get("num_local_experts", 0))
+    step, only = f.get("decoder_sparse_step", 1), f.get("mlp_only_layers", [])
+    window = f.get("sliding_window")
+    window = window if f.get("use_sliding_window", False) else None
+    attention_bias = f.get("attention_bias", False)
+    sparse: dict = {}
+    if n_experts > 0:
+        sparse = dict(ffn="moe", dense_layers=tuple(i for i in range(n_layer)
+                                                    if i in only or (i + 1) % step),
+                      moe=MoEConfig(n_experts=n_experts, top_k=f.require("num_experts_per_tok"),
+                                    d_expert=f.require("moe_intermediate_size"),
+                                    normalize=bool(f.get("norm_topk_prob", False))))
+    return _llama_like(f, qkv_bias=attention_bias, out_bias=attention_bias, qk_norm="head",
+                       sliding_window=window, **sparse)
+
+
+def _deepseek_v3(f: ConfigFields) -> ModelConfig:
+    _moe_training(f)
+    f.get("num_nextn_predict_layers")      # multi-token prediction: extra heads, not run
+    f.expect("topk_method", (None, "noaux_tc"), why="DeepSeek-V3 routes by sigmoid scores "
+             "with a selection bias (noaux_tc)")
+    f.expect("scoring_func", (None, "sigmoid"), why="DeepSeek-V3 scores experts by sigmoid")
+    f.expect("moe_layer_freq", (None, 1), why="every block after the dense ones has experts")
+    n_head = f.require("num_attention_heads")
+    f.expect("num_key_value_heads", (None, n_head),
+             why="MLA expands keys for every head (transformers needs it equal to the heads)")
+    dn, dr = f.require("qk_nope_head_dim"), f.require("qk_rope_head_dim")
+    f.expect("qk_head_dim", (None, dn + dr), why="it is qk_nope_head_dim + qk_rope_head_dim")
+    f.expect("head_dim", (None, dr), why="transformers sets it to qk_rope_head_dim")
+    f.values["head_dim"] = dr             # the rotary embedding's width
+    dense = _llama_like(f)
+    n_group = f.get("n_group", 1)
+    mla = MLAConfig(n_head=n_head, kv_lora_rank=f.require("kv_lora_rank"), qk_nope_head_dim=dn,
+                    qk_rope_head_dim=dr, v_head_dim=f.require("v_head_dim"),
+                    q_lora_rank=f.get("q_lora_rank"), rope_theta=dense.rope_theta,
+                    rope_interleave=bool(f.get("rope_interleave", True)),
+                    softmax_scale=mla_softmax_scale(dn + dr, dense.rope_scaling_dict),
+                    bias=bool(f.get("attention_bias", False)))
+    moe = MoEConfig(n_experts=f.require("n_routed_experts"),
+                    top_k=f.require("num_experts_per_tok"),
+                    d_expert=f.require("moe_intermediate_size"), score="sigmoid",
+                    n_group=n_group, topk_group=f.get("topk_group", n_group), select_bias=True,
+                    scaling=float(f.get("routed_scaling_factor", 1.0)),
+                    normalize=bool(f.get("norm_topk_prob", True)),
+                    n_shared=f.get("n_shared_experts", 0))
+    return dense.replace(attention="mla", mla=mla, d_head=dn + dr, rotary_dim=dr, ffn="moe",
+                         moe=moe, dense_layers=tuple(range(f.get("first_k_dense_replace", 0))))
+
+
 def _gpt_neox(f: ConfigFields) -> ModelConfig:
     d, n_head = f.require("hidden_size"), f.require("num_attention_heads")
     attention_bias = f.get("attention_bias", True)
@@ -375,6 +451,22 @@ def _olmo2_weights(c: ModelConfig) -> WeightMap:
                               "post_feedforward_layernorm": "ffn_norm"})
 
 
+def _sparse_weights(c: ModelConfig) -> WeightMap:
+    """_llama_weights with latent attention and expert FFNs where the config has them."""
+    m = _llama_weights(c)
+    for i in range(c.n_layer):
+        hf, e = f"model.layers.{i}.", f"blocks.{i}."
+        parts = []
+        if c.attention == "mla":
+            parts.append(("self_attn.", mla_weight_map(e + "attn", c.mla)))
+        if c.ffn_of(i) == "moe":
+            parts.append(("mlp.", moe_weight_map(e + "ffn", c.moe)))
+        for sub, weights in parts:
+            m = {k: v for k, v in m.items() if not k.startswith(hf + sub)}
+            m |= {hf + sub + k: convert for k, convert in weights.items()}
+    return m
+
+
 def _neox_qkv(prefix: str, n_head: int):
     # query_key_value rows are per head: [q_h | k_h | v_h] for h = 0 .. H-1
     def split(a):
@@ -455,6 +547,9 @@ FAMILIES: dict[str, Family] = {
     "gpt_neox": Family(_gpt_neox, _gpt_neox_weights, base="gpt_neox.",
                        head_names=("embed_out.weight",)),
     "phi3": Family(_phi3, lambda c: _llama_weights(c, fused=True)),
+    "mixtral": Family(_mixtral, _sparse_weights),
+    "qwen3_moe": Family(_qwen3_moe, _sparse_weights),
+    "deepseek_v3": Family(_deepseek_v3, _sparse_weights),
 }
 
 

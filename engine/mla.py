@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -53,7 +53,7 @@ import numpy as np
 
 from engine.attention import causal_mask, scaled_dot_product_attention
 from engine.functional import linear, rms_norm
-from engine.positional import rope
+from engine.positional import apply_rope, rope
 
 if TYPE_CHECKING:
     from engine.model import LayerKVCache
@@ -143,29 +143,35 @@ def _merge_heads(x: np.ndarray) -> np.ndarray:
 
 
 def rope_decoupled(x: np.ndarray, positions: np.ndarray, theta: float,
-                   interleaved: bool = True) -> np.ndarray:
+                   interleaved: bool = True,
+                   rotary: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """RoPE on the decoupled part; interleaved pairs are first gathered as [evens | odds].
 
-    x: (..., n, d_rope) -> (..., n, d_rope), in the rotate-half layout.
+    x: (..., n, d_rope) -> (..., n, d_rope), in the rotate-half layout. rotary:
+    precomputed (cos, sin) tables (n, d_rope) for the positions (scaled RoPE such
+    as YaRN comes this way, see engine.model.rotary_tables); else plain RoPE at theta.
     """
     if interleaved:
         x = np.concatenate([x[..., 0::2], x[..., 1::2]], axis=-1)
+    if rotary is not None:
+        return apply_rope(x, *rotary)
     return rope(x, positions, theta=theta)
 
 
 def latent_kv(x: np.ndarray, params: Params, prefix: str, config: MLAConfig,
-              positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+              positions: np.ndarray, rotary=None) -> tuple[np.ndarray, np.ndarray]:
     """What MLA caches per token: c_kv (..., n, r) and the rotated shared key (..., n, d_rope)."""
     p = params
     c_kv = rms_norm(linear(x, p[prefix + ".w_dkv"], p.get(prefix + ".b_dkv")),
                     p[prefix + ".kv_norm.g"], eps=config.latent_eps)               # (..., n, r)
     k_rope = rope_decoupled(linear(x, p[prefix + ".w_kr"], p.get(prefix + ".b_kr")),
-                            positions, config.rope_theta, config.rope_interleave)  # (..., n, dr)
+                            positions, config.rope_theta, config.rope_interleave,
+                            rotary)                                                # (..., n, dr)
     return c_kv, k_rope
 
 
 def _queries(x: np.ndarray, params: Params, prefix: str, config: MLAConfig,
-             positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+             positions: np.ndarray, rotary=None) -> tuple[np.ndarray, np.ndarray]:
     # -> c_q (..., n, c) and q_rope (..., H, n, d_rope)
     p = params
     c_q = x
@@ -173,7 +179,8 @@ def _queries(x: np.ndarray, params: Params, prefix: str, config: MLAConfig,
         c_q = rms_norm(linear(x, p[prefix + ".w_dq"], p.get(prefix + ".b_dq")),
                        p[prefix + ".q_norm.g"], eps=config.latent_eps)             # (..., n, r_q)
     q_rope = _split_heads(c_q @ p[prefix + ".w_qr"], config.n_head)               # (..., H, n, dr)
-    return c_q, rope_decoupled(q_rope, positions, config.rope_theta, config.rope_interleave)
+    return c_q, rope_decoupled(q_rope, positions, config.rope_theta, config.rope_interleave,
+                               rotary)
 
 
 def absorbed_weights(params: Params, prefix: str, config: MLAConfig
@@ -206,6 +213,7 @@ def multi_head_latent_attention(x: np.ndarray, params: Params, prefix: str, conf
                                 *, positions: np.ndarray | None = None,
                                 cache: LayerKVCache | None = None, absorb: bool = False,
                                 attn_mask: np.ndarray | None = None, is_causal: bool = True,
+                                rotary: tuple[np.ndarray, np.ndarray] | None = None,
                                 return_weights: bool = False):
     """MLA self-attention.   x: (..., n, d) -> (..., n, d)
 
@@ -216,14 +224,16 @@ def multi_head_latent_attention(x: np.ndarray, params: Params, prefix: str, conf
     latents directly (uses `{p}.w_q_latent`, `{p}.w_vo` if present, see `absorb`).
     is_causal: the queries are the last n of the keys (bottom-right aligned);
     attn_mask (bool or additive float, broadcast to (..., H, n_q, n_k)) is combined
-    with it. return_weights=True returns (output, weights (..., H, n_q, n_k)).
+    with it. rotary: (cos, sin) tables (n, d_rope) for the positions, in place of
+    plain RoPE at config.rope_theta (how a model passes scaled RoPE such as YaRN).
+    return_weights=True returns (output, weights (..., H, n_q, n_k)).
     """
     p, h = params, config.n_head
     n = x.shape[-2]
     if positions is None:
         positions = (cache.offset if cache is not None else 0) + np.arange(n)
-    c_q, q_rope = _queries(x, p, prefix, config, positions)       # (..., n, c), (..., H, n, dr)
-    c_kv, k_rope = latent_kv(x, p, prefix, config, positions)     # (..., n, r), (..., n, dr)
+    c_q, q_rope = _queries(x, p, prefix, config, positions, rotary)   # (.., n, c), (.., H, n, dr)
+    c_kv, k_rope = latent_kv(x, p, prefix, config, positions, rotary)  # (.., n, r), (.., n, dr)
     if cache is not None:
         c_kv, k_rope = cache.update(c_kv, k_rope)                 # (..., N, r), (..., N, dr)
     k_rope = k_rope[..., None, :, :]                              # (..., 1, N, dr) all heads
@@ -327,12 +337,6 @@ def mla_param_shapes(prefix: str, d_model: int, config: MLAConfig
     return shapes
 
 
-def _check_rows(name: str, w: np.ndarray, rows: int, meaning: str) -> None:
-    if w.ndim != 2 or w.shape[0] != rows:
-        raise ValueError(f"state dict does not fit the MLA config: {name} has shape "
-                         f"{w.shape}, expected {rows} rows ({meaning})")
-
-
 def mla_config_from_hf(hf: Mapping) -> MLAConfig:
     """The MLAConfig of a Hugging Face DeepseekV3Config dict.
 
@@ -350,50 +354,77 @@ def mla_config_from_hf(hf: Mapping) -> MLAConfig:
                      bias=bool(hf.get("attention_bias", False)))
 
 
-def mla_params_from_hf(state_dict: Mapping[str, np.ndarray], prefix: str,
-                       config: MLAConfig) -> Params:
-    """Engine arrays of one MLA layer from the names inside a DeepseekV3Attention.
+WeightMap = dict[str, Callable[[np.ndarray], Params]]
+
+
+def _split_rows(name: str, parts: dict[str, int], per: int = 1, meaning: str = ""):
+    # fused (per * sum(parts), in) weight or (sum(parts),) bias -> transposed parts; with
+    # per > 1 (heads) the rows repeat [part 0 | part 1 | ...] once per head
+    def split(a):
+        rows = per * sum(parts.values())
+        if a.shape[0] != rows:
+            raise ValueError(f"state dict does not fit the MLA config: {name} has shape "
+                             f"{a.shape}, expected {rows} rows ({meaning})")
+        blocks = a.reshape(per, sum(parts.values()), *a.shape[1:])
+        out, start = {}, 0
+        for key, size in parts.items():
+            part = blocks[:, start:start + size].reshape(per * size, *a.shape[1:])
+            out[key] = part.T if part.ndim == 2 else part
+            start += size
+        return out
+    return split
+
+
+def mla_weight_map(prefix: str, config: MLAConfig) -> WeightMap:
+    """Hugging Face name inside a DeepseekV3Attention -> function giving the engine arrays.
 
     HF keeps fused projections, (out, in): q_b_proj / q_proj give each head
     [nope | rope] rows, kv_a_proj_with_mqa gives [latent | rotary key] rows and
     kv_b_proj gives each head [k_nope | v] rows. They are split and transposed.
     """
-    sd = {k: np.asarray(v) for k, v in state_dict.items()}
-    h, r = config.n_head, config.kv_lora_rank
+    p, h, r = prefix, config.n_head, config.kv_lora_rank
     dn, dr, dv = config.qk_nope_head_dim, config.qk_rope_head_dim, config.v_head_dim
-    out: Params = {}
+    m: WeightMap = {}
+    query = "q_proj"
     if config.q_lora_rank is not None:
-        out[prefix + ".w_dq"] = sd["q_a_proj.weight"].T
+        query = "q_b_proj"
+        m["q_a_proj.weight"] = lambda a: {p + ".w_dq": a.T}
         if config.bias:
-            out[prefix + ".b_dq"] = sd["q_a_proj.bias"]
-        out[prefix + ".q_norm.g"] = sd["q_a_layernorm.weight"]
-        w_q = sd["q_b_proj.weight"]
-    else:
-        w_q = sd["q_proj.weight"]
-    _check_rows("query projection", w_q, h * (dn + dr), f"n_head * (d_nope + d_rope) = {h} * "
-                f"({dn} + {dr})")
-    _check_rows("kv_a_proj_with_mqa", sd["kv_a_proj_with_mqa.weight"], r + dr,
-                f"kv_lora_rank + d_rope = {r} + {dr}")
-    _check_rows("kv_b_proj", sd["kv_b_proj.weight"], h * (dn + dv),
-                f"n_head * (d_nope + d_v) = {h} * ({dn} + {dv})")
-    w_q = w_q.reshape(h, dn + dr, -1)                                 # (H, d_qk, c)
-    out[prefix + ".w_uq"] = w_q[:, :dn].reshape(h * dn, -1).T          # (c, H*d_nope)
-    out[prefix + ".w_qr"] = w_q[:, dn:].reshape(h * dr, -1).T          # (c, H*d_rope)
-    w_a = sd["kv_a_proj_with_mqa.weight"]                             # (r + dr, d)
-    out[prefix + ".w_dkv"], out[prefix + ".w_kr"] = w_a[:r].T, w_a[r:].T
+            m["q_a_proj.bias"] = lambda a: {p + ".b_dq": a}
+        m["q_a_layernorm.weight"] = lambda a: {p + ".q_norm.g": a}
+    m[query + ".weight"] = _split_rows(query, {p + ".w_uq": dn, p + ".w_qr": dr}, per=h,
+                                       meaning=f"n_head * (d_nope + d_rope) = {h} * ({dn} + {dr})")
+    kv_a = {p + ".w_dkv": r, p + ".w_kr": dr}
+    m["kv_a_proj_with_mqa.weight"] = _split_rows("kv_a_proj_with_mqa", kv_a,
+                                                 meaning=f"kv_lora_rank + d_rope = {r} + {dr}")
     if config.bias:
-        b_a = sd["kv_a_proj_with_mqa.bias"]
-        out[prefix + ".b_dkv"], out[prefix + ".b_kr"] = b_a[:r], b_a[r:]
-    out[prefix + ".kv_norm.g"] = sd["kv_a_layernorm.weight"]
-    w_b = sd["kv_b_proj.weight"].reshape(h, dn + dv, r)               # (H, d_nope + d_v, r)
-    out[prefix + ".w_uk"] = w_b[:, :dn].reshape(h * dn, r).T           # (r, H*d_nope)
-    out[prefix + ".w_uv"] = w_b[:, dn:].reshape(h * dv, r).T           # (r, H*d_v)
-    out[prefix + ".w_o"] = sd["o_proj.weight"].T
+        m["kv_a_proj_with_mqa.bias"] = _split_rows(
+            "kv_a_proj_with_mqa.bias", {p + ".b_dkv": r, p + ".b_kr": dr})
+    m["kv_a_layernorm.weight"] = lambda a: {p + ".kv_norm.g": a}
+    m["kv_b_proj.weight"] = _split_rows("kv_b_proj", {p + ".w_uk": dn, p + ".w_uv": dv}, per=h,
+                                        meaning=f"n_head * (d_nope + d_v) = {h} * ({dn} + {dv})")
+    m["o_proj.weight"] = lambda a: {p + ".w_o": a.T}
     if config.bias:
-        out[prefix + ".b_o"] = sd["o_proj.bias"]
+        m["o_proj.bias"] = lambda a: {p + ".b_o": a}
+    return m
+
+
+def mla_params_from_hf(state_dict: Mapping[str, np.ndarray], prefix: str,
+                       config: MLAConfig) -> Params:
+    """Engine arrays of one MLA layer from the names inside a DeepseekV3Attention."""
+    sd = {k: np.asarray(v) for k, v in state_dict.items()}
+    weight_map = mla_weight_map(prefix, config)
+    missing = sorted(set(weight_map) - set(sd))
+    unused = sorted(set(sd) - set(weight_map))
+    if missing or unused:
+        raise ValueError(f"state dict does not fit the MLA config: missing {missing}, "
+                         f"unexpected {unused}")
+    out: Params = {}
+    for name, convert in weight_map.items():
+        out |= convert(sd[name])
     d = out[prefix + ".w_dkv"].shape[0]
-    expected = mla_param_shapes(prefix, d, config)
-    wrong = [f"{k} {out[k].shape} != {s}" for k, s in expected.items() if out[k].shape != s]
+    wrong = [f"{k} {out[k].shape} != {s}" for k, s in mla_param_shapes(prefix, d, config).items()
+             if out[k].shape != s]
     if wrong:
         raise ValueError(f"state dict does not fit the MLA config: {'; '.join(wrong)}")
     return {k: np.ascontiguousarray(v) for k, v in out.items()}

@@ -51,8 +51,11 @@ otherwise. With norm_position "post_in_residual" (OLMo 2) the `attn_norm` and
 `ffn_norm` gains normalise the sublayer outputs instead of their inputs.
 
 Sublayers are looked up by kind: `ATTENTION[config.attention]` and
-`FFN[config.ffn]` (see `mha_sublayer` and `dense_ffn_sublayer` for the call
+`FFN[config.ffn_of(layer)]` (see `mha_sublayer` and `dense_ffn_sublayer` for the call
 signatures), so a new kind of attention or FFN plugs in without touching the block.
+attention="mla" (DeepSeek's latent attention) stores the arrays engine.mla lists
+under blocks.{i}.attn, and ffn="moe" the router and experts engine.moe lists under
+blocks.{i}.ffn, except in config.dense_layers, which keep the dense FFN above.
 
 Initialisation follows GPT-2: weights and embeddings ~ N(0, 0.02), residual
 output projections (attn.w_o, cross_attn.w_o, ffn.w_down) scaled by
@@ -72,6 +75,8 @@ import numpy as np
 from engine.attention import causal_mask, scaled_dot_product_attention
 from engine.config import _CHOICES, GATED_ACTIVATIONS, ModelConfig
 from engine.functional import embedding, gelu, layer_norm, linear, relu, rms_norm, silu
+from engine.mla import mla_param_shapes, multi_head_latent_attention
+from engine.moe import moe_ffn, moe_param_shapes
 from engine.positional import (
     LENGTH_DEPENDENT_ROPE,
     alibi_bias,
@@ -107,6 +112,8 @@ def _linear_shapes(prefix: str, w: str, d_in: int, d_out: int, bias: bool) -> Sh
 
 
 def _attention_shapes(prefix: str, config: ModelConfig) -> Shapes:
+    if config.attention == "mla":
+        return mla_param_shapes(prefix, config.d_model, config.mla)
     d, inner, kv_inner = config.d_model, config.n_head * config.head_dim, \
         config.kv_heads * config.head_dim
     qkv_bias = config.bias_of("qkv")
@@ -123,7 +130,9 @@ def _attention_shapes(prefix: str, config: ModelConfig) -> Shapes:
     return shapes
 
 
-def _ffn_shapes(prefix: str, config: ModelConfig) -> Shapes:
+def _ffn_shapes(prefix: str, config: ModelConfig, layer: int | None = None) -> Shapes:
+    if config.ffn_of(layer) == "moe":
+        return moe_param_shapes(prefix, config.d_model, config.moe)
     d, f, bias = config.d_model, config.ffn_dim, config.bias_of("ffn")
     shapes = _linear_shapes(prefix, "up", d, f, bias)
     if config.activation in GATED_ACTIVATIONS:
@@ -153,7 +162,7 @@ def _stack_shapes(stack: str, config: ModelConfig, n_layer: int, cross: bool) ->
             shapes |= _sublayer_norm_shapes(p, "cross_attn", config)
             shapes |= _attention_shapes(p + "cross_attn", config)
         shapes |= _sublayer_norm_shapes(p, "ffn", config)
-        shapes |= _ffn_shapes(p + "ffn", config)
+        shapes |= _ffn_shapes(p + "ffn", config, i)
     if config.final_norm:
         shapes |= _norm_shapes(f"{stack}final_norm", config)
     return shapes
@@ -181,7 +190,8 @@ def param_shapes(config: ModelConfig) -> Shapes:
     return shapes
 
 
-_RESIDUAL_OUTPUTS = ("attn.w_o", "cross_attn.w_o", "ffn.w_down")
+_RESIDUAL_OUTPUTS = ("attn.w_o", "cross_attn.w_o", "ffn.w_down", "ffn.experts.w_down",
+                     "ffn.shared.w_down")
 
 
 def init_params(config: ModelConfig, rng: np.random.Generator, dtype=np.float32) -> Params:
@@ -545,9 +555,37 @@ def dense_ffn_sublayer(h: np.ndarray, params: Params, prefix: str,
     return ffn(h, params, prefix, config.activation)
 
 
+def mla_sublayer(h: np.ndarray, params: Params, prefix: str, config: ModelConfig, *,
+                 window: int | None = None, attn_mask: np.ndarray | None = None,
+                 is_causal: bool = False, positions: np.ndarray | None = None,
+                 rotary: tuple[np.ndarray, np.ndarray] | None = None,
+                 cache: LayerKVCache | None = None, kv_input: np.ndarray | None = None,
+                 return_weights: bool = False):
+    """config.attention == "mla": multi-head latent attention (engine.mla).
+
+    The layer's cache holds c_kv as its keys and the shared rotary key as its values.
+    """
+    if kv_input is not None or window is not None:
+        raise ValueError("attention='mla' is causal self-attention without windows")
+    if rotary is None:
+        offset = cache.offset if cache is not None else 0
+        q_pos = offset + np.arange(h.shape[-2]) if positions is None else positions
+        rotary = rotary_tables(config, q_pos, offset + h.shape[-2], h.dtype)
+    return multi_head_latent_attention(h, params, prefix, config.mla, positions=positions,
+                                       cache=cache, attn_mask=attn_mask, is_causal=is_causal,
+                                       rotary=rotary, return_weights=return_weights)
+
+
+def moe_ffn_sublayer(h: np.ndarray, params: Params, prefix: str,
+                     config: ModelConfig) -> np.ndarray:
+    """config.ffn == "moe": routed SwiGLU experts (engine.moe).  h (..., d) -> (..., d)."""
+    return moe_ffn(h, params, prefix, config.moe)
+
+
 # The sublayer implementations a block can use, by config.attention and config.ffn.
-ATTENTION: dict[str, Callable[..., np.ndarray]] = {"mha": mha_sublayer}
-FFN: dict[str, Callable[..., np.ndarray]] = {"dense": dense_ffn_sublayer}
+ATTENTION: dict[str, Callable[..., np.ndarray]] = {"mha": mha_sublayer, "mla": mla_sublayer}
+FFN: dict[str, Callable[..., np.ndarray]] = {"dense": dense_ffn_sublayer,
+                                             "moe": moe_ffn_sublayer}
 
 
 def transformer_block(x: np.ndarray, params: Params, prefix: str, config: ModelConfig, *,
@@ -612,7 +650,7 @@ def transformer_block(x: np.ndarray, params: Params, prefix: str, config: ModelC
         return out
 
     def feed_forward(h):
-        return FFN[config.ffn](h, params, prefix + ".ffn", config)
+        return FFN[config.ffn_of(layer)](h, params, prefix + ".ffn", config)
 
     if config.parallel_residual:
         if position != "pre" or memory is not None:

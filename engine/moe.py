@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -366,43 +366,50 @@ def moe_param_shapes(prefix: str, d_model: int, config: MoEConfig) -> dict[str, 
     return shapes
 
 
-# Hugging Face names of the shared expert in each family -> engine names
-_HF_SHARED = {
-    "shared_experts.gate_proj.weight": "shared.w_gate",   # DeepSeek-V3
-    "shared_experts.up_proj.weight": "shared.w_up",
-    "shared_experts.down_proj.weight": "shared.w_down",
-    "shared_expert.gate_proj.weight": "shared.w_gate",    # Qwen2-MoE
-    "shared_expert.up_proj.weight": "shared.w_up",
-    "shared_expert.down_proj.weight": "shared.w_down",
-    "shared_expert_gate.weight": "shared_gate.w",
-}
+WeightMap = dict[str, Callable[[np.ndarray], Params]]
+
+
+def moe_weight_map(prefix: str, config: MoEConfig, shared: str = "shared_experts") -> WeightMap:
+    """Hugging Face name inside one MoE block -> function giving the engine arrays.
+
+    HF keeps `gate.weight` (E, d), `experts.gate_up_proj` (E, 2f, d) with rows
+    [gate | up], `experts.down_proj` (E, d, f) and nn.Linear shared experts, all
+    (out, in); each is transposed to the engine's (in, out). shared: the shared
+    expert's module name, "shared_experts" (DeepSeek-V3) or "shared_expert" (Qwen2-MoE).
+    """
+    f, p = config.d_expert, prefix
+
+    def gate_up(a):                                                  # (E, 2f, d)
+        if a.ndim != 3 or a.shape[:2] != (config.n_experts, 2 * f):
+            raise ValueError(f"experts.gate_up_proj has shape {a.shape}; expected "
+                             f"({config.n_experts}, {2 * f}, d)")
+        return {f"{p}.experts.w_gate": np.swapaxes(a[:, :f], 1, 2),    # (E, d, f)
+                f"{p}.experts.w_up": np.swapaxes(a[:, f:], 1, 2)}
+
+    m: WeightMap = {"gate.weight": lambda a: {f"{p}.router.w": a.T},
+                    "experts.gate_up_proj": gate_up,
+                    "experts.down_proj": lambda a: {f"{p}.experts.w_down": np.swapaxes(a, 1, 2)}}
+    if config.select_bias:
+        m["gate.e_score_correction_bias"] = lambda a: {f"{p}.router.select_bias": a}
+    if config.has_shared:
+        for w in ("gate", "up", "down"):
+            m[f"{shared}.{w}_proj.weight"] = lambda a, w=w: {f"{p}.shared.w_{w}": a.T}
+        if config.shared_gate:
+            m[f"{shared}_gate.weight"] = lambda a: {f"{p}.shared_gate.w": a.T}
+    return m
 
 
 def moe_params_from_hf(state_dict: Mapping[str, np.ndarray], prefix: str,
-                       config: MoEConfig) -> Params:
-    """Engine arrays of one MoE layer from its Hugging Face sub-state-dict.
-
-    state_dict holds the names inside the HF block (`gate.weight`,
-    `experts.gate_up_proj` (E, 2f, d), `experts.down_proj` (E, d, f), shared
-    experts, `gate.e_score_correction_bias`); HF linears are (out, in), so every
-    matrix is transposed to the engine's (in, out).
-    """
+                       config: MoEConfig, shared: str = "shared_experts") -> Params:
+    """Engine arrays of one MoE layer from the names inside a Hugging Face MoE block."""
     sd = {k: np.asarray(v) for k, v in state_dict.items()}
-    f = config.d_expert
-    gate_up = sd["experts.gate_up_proj"]                                  # (E, 2f, d)
-    if gate_up.shape[:2] != (config.n_experts, 2 * f):
-        raise ValueError(f"experts.gate_up_proj has shape {gate_up.shape}; expected "
-                         f"({config.n_experts}, {2 * f}, d)")
-    out = {f"{prefix}.router.w": sd["gate.weight"].T,
-           f"{prefix}.experts.w_gate": np.swapaxes(gate_up[:, :f], 1, 2),   # (E, d, f)
-           f"{prefix}.experts.w_up": np.swapaxes(gate_up[:, f:], 1, 2),
-           f"{prefix}.experts.w_down": np.swapaxes(sd["experts.down_proj"], 1, 2)}  # (E, f, d)
-    if config.select_bias:
-        out[f"{prefix}.router.select_bias"] = sd["gate.e_score_correction_bias"]
-    for hf_name, name in _HF_SHARED.items():
-        if hf_name in sd:
-            out[f"{prefix}.{name}"] = sd[hf_name].T
-    missing = set(moe_param_shapes(prefix, gate_up.shape[2], config)) - set(out)
-    if missing:
-        raise ValueError(f"the state dict lacks arrays for: {', '.join(sorted(missing))}")
-    return {k: np.ascontiguousarray(v) for k, v in out.items()}
+    weight_map = moe_weight_map(prefix, config, shared)
+    missing = sorted(set(weight_map) - set(sd))
+    unused = sorted(set(sd) - set(weight_map))
+    if missing or unused:
+        raise ValueError(f"state dict does not fit the MoE config: missing {missing}, "
+                         f"unexpected {unused}")
+    params: Params = {}
+    for name, convert in weight_map.items():
+        params |= convert(sd[name])
+    return {k: np.ascontiguousarray(v) for k, v in params.items()}

@@ -221,3 +221,16 @@ def test_hf_loader_checks_shapes(golden):
         mla_params_from_hf(sd, "attn", config.replace(v_head_dim=config.v_head_dim - 1,
                                                       qk_nope_head_dim=config.qk_nope_head_dim
                                                       + 1))
+
+
+def test_rotary_tables_give_the_same_as_plain_rope():
+    from engine.positional import rope_angles
+    config, params, rng = random_setup(6, False, seed=5)
+    x, pos = rng.normal(size=(2, 7, 14)), np.arange(3, 10)
+    plain = multi_head_latent_attention(x, params, "a", config, positions=pos)
+    cos, sin = rope_angles(pos, config.qk_rope_head_dim, config.rope_theta)
+    tabled = multi_head_latent_attention(x, params, "a", config, positions=pos, rotary=(cos, sin))
+    np.testing.assert_allclose(tabled, plain, rtol=0, atol=1e-14)
+    scaled = multi_head_latent_attention(x, params, "a", config, positions=pos,
+                                         rotary=(1.3 * cos, 1.3 * sin))
+    assert np.abs(scaled - plain).max() > 1e-3

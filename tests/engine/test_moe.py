@@ -50,7 +50,8 @@ def golden():
 def case(golden, key):
     sd = {k.removeprefix(f"{key}/sd/"): v for k, v in golden.items()
           if k.startswith(f"{key}/sd/")}
-    params = moe_params_from_hf(sd, "moe", CONFIGS[key])
+    shared = "shared_expert" if key == "qwen2_moe" else "shared_experts"
+    params = moe_params_from_hf(sd, "moe", CONFIGS[key], shared)
     return params, golden[f"{key}/x"], golden[f"{key}/y"]
 
 
@@ -120,11 +121,13 @@ def test_hf_loader_names_every_array(golden):
                                                                            config)
 
 
-def test_hf_loader_rejects_a_wrong_expert_width(golden):
+def test_hf_loader_rejects_what_does_not_fit(golden):
     sd = {k.removeprefix("mixtral/sd/"): v for k, v in golden.items()
           if k.startswith("mixtral/sd/")}
     with pytest.raises(ValueError, match="gate_up_proj has shape"):
         moe_params_from_hf(sd, "moe", CONFIGS["mixtral"].replace(d_expert=10))
+    with pytest.raises(ValueError, match=r"missing \['gate.e_score_correction_bias'\]"):
+        moe_params_from_hf(sd, "moe", CONFIGS["mixtral"].replace(select_bias=True))
 
 
 # ----------------------------------------------------------------------------- routing
