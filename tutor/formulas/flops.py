@@ -94,3 +94,18 @@ def linformer_saving(n: int, k: int, d: int = 128) -> Computed:
     return Computed(ratio, f"full: 4 n^2 d = {full:.4g}; Linformer: project K and V "
                            f"(4 n k d) + scores and weighted sum over k rows (4 n k d) = "
                            f"{lin:.4g}; ratio = n / 2k = {_n(n)} / {2 * k} = {ratio:.4g}")
+
+
+@formula("flops.hf_forward_per_token",
+         "Forward matmul FLOPs per token of a published config at a context length "
+         "(MoE: only the experts a token visits)")
+def hf_forward_per_token(preset: str, context: int) -> Computed:
+    from engine.accounting import hf_forward_flops_per_token
+    from engine.hf_configs import hf_config
+
+    f = hf_forward_flops_per_token(hf_config(preset), context)
+    return Computed(f.total, f"{preset} at {_n(context)} tokens: projections {f.attention:.4g} "
+                             f"+ context {f.context:.4g} + FFN and experts "
+                             f"{f.ffn + f.experts + f.shared_experts + f.router:.4g} + head "
+                             f"{f.lm_head:.4g} = {f.total:.4g} FLOPs (every expert: "
+                             f"{f.all_experts:.4g})")

@@ -147,3 +147,44 @@ def activation_bytes(preset: str, batch: int, seq: int, checkpointing: bool = Fa
                f"(of which {_gib(a.quadratic)} is the s^2 softmax and dropout part)")
     return Computed(a.total, f"{preset}, batch {batch}, seq {_n(seq)}: {how} = "
                              f"{_n(a.total)} B = {_gib(a.total)}")
+
+
+@formula("memory.hf_kv_cache",
+         "KV cache of a published config: GQA heads, MLA's latent (kv_lora_rank + "
+         "qk_rope_head_dim per layer) and sliding-window layers capped at the window")
+def hf_kv_cache(preset: str, context: int, batch: int = 1, bytes_per: float = 2,
+                latent: bool = True) -> Computed:
+    from engine.accounting import hf_kv_cache_bytes
+    from engine.hf_configs import hf_config
+
+    total = hf_kv_cache_bytes(hf_config(preset), batch, context, bytes_per, latent=latent)
+    per_token = hf_kv_cache_bytes(hf_config(preset), 1, 1, bytes_per, latent=latent)
+    return Computed(total, f"{preset}: {_n(per_token)} B for one token across its layers; "
+                           f"{batch} x {_n(context)} tokens (window layers keep at most their "
+                           f"window) = {_n(total)} B = {_gib(total)}")
+
+
+@formula("memory.quantized_bits_per_weight",
+         "Bits per weight of a group-quantised matrix: bits + (scale + zero bits) / group size")
+def quantized_bits(bits: float, group_size: int, scale_bits: float = 16,
+                   zero_bits: float = 0) -> Computed:
+    from engine.accounting import quantized_bits_per_weight
+
+    total = quantized_bits_per_weight(bits, group_size, scale_bits, zero_bits)
+    return Computed(total, f"{bits:g} + ({scale_bits:g} + {zero_bits:g}) / {group_size} = "
+                           f"{total:.6g} bits")
+
+
+@formula("memory.hf_weights",
+         "Weight bytes of a published config with group-quantised matrices (norms, biases, "
+         "embeddings and head kept in 16 bits)")
+def hf_weights(preset: str, bits: float = 16, group_size: int | None = None,
+               scale_bits: float = 16) -> Computed:
+    from engine.accounting import hf_weight_memory
+    from engine.hf_configs import hf_config
+
+    m = hf_weight_memory(hf_config(preset), bits, group_size, scale_bits)
+    return Computed(m.total_bytes, f"{preset}: {_n(m.quantized)} matrix weights x "
+                                   f"{m.bits_per_weight:.6g} bits + {_n(m.kept)} others x "
+                                   f"{m.kept_bits:g} bits = {_n(m.total_bytes)} B = "
+                                   f"{_gib(m.total_bytes)}")

@@ -151,3 +151,31 @@ def decoder_layer(d_model: int) -> Computed:
     d = d_model
     return Computed(total, f"2 x 4d^2 (self + cross) + 8d^2 (FFN) + 3d (norms) = "
                            f"16 x {_n(d)}^2 + 3 x {_n(d)} = {_n(total)}")
+
+
+def _hf(preset: str) -> dict:
+    from engine.hf_configs import hf_config
+
+    return hf_config(preset)
+
+
+@formula("params.hf_total",
+         "Exact parameter count of a published Hugging Face config (MoE: every expert)")
+def hf_total(preset: str) -> Computed:
+    from engine.accounting import count_hf_params
+
+    c = count_hf_params(_hf(preset), preset)
+    parts = " + ".join(f"{k.replace('_', ' ')} {_n(v)}" for k, v in c.items.items() if v)
+    return Computed(c.total, f"{preset}: {parts} = {_n(c.total)}")
+
+
+@formula("params.hf_active",
+         "Parameters one token uses in a published config: top-k routed experts, shared "
+         "experts and everything dense")
+def hf_active(preset: str) -> Computed:
+    from engine.accounting import count_hf_params
+
+    c = count_hf_params(_hf(preset), preset)
+    skipped = c.items["routed_experts"] - c.active_items["routed_experts"]
+    return Computed(c.active, f"{preset}: total {_n(c.total)} - routed experts a token skips "
+                              f"{_n(skipped)} = {_n(c.active)} ({c.active_share:.1%})")
