@@ -26,7 +26,7 @@ def test_wheel_contains_packages_bank_and_entry_point(wheel):
     packaged = sorted(Path(n).name for n in names
                       if n.startswith("tutor/_builtin_questions/") and n.endswith(".yaml"))
     assert packaged == source and source
-    assert "engine/attention.py" in names and "tutor/cli.py" in names
+    assert "engine/attention.py" in names and "tutor/cli/__init__.py" in names
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "tutor = tutor.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
 

@@ -93,7 +93,7 @@ def grade_answer(bank, question_id: str, answer: str, pairs: list[str],
 
 def grade_view(bank, question_id: str, answer: str, pairs: list[str], as_json: bool,
                seed: int | None) -> None:
-    from tutor.ui import console, print_json
+    from tutor.present.console import console, print_json
 
     q, pres, graded = grade_answer(bank, question_id, answer, pairs, seed)
     if as_json:

@@ -415,13 +415,13 @@ def test_prove_it_runs_the_demo_inline(bank):
 
 
 def test_a_failing_demo_does_not_end_the_session(bank, monkeypatch):
-    import tutor.demo_cli
+    import tutor.present.demo
     from tutor.errors import UsageError
 
     def refuse(info, args, **kwargs):
         raise UsageError("--n-keys: 100,000 is above the largest allowed value 4,096")
 
-    monkeypatch.setattr(tutor.demo_cli, "show_demo", refuse)
+    monkeypatch.setattr(tutor.present.demo, "show_demo", refuse)
     result, graded, _ = quiz(bank, ["-t", "q-demo"], "d\nmine\n3\n")
     assert result.exit_code == 0, result.stderr
     assert "demo failed: --n-keys: 100,000" in result.stderr

@@ -49,7 +49,7 @@ def check_output(fmt: str, output: Path | None) -> None:
 
 
 def export(fmt: str, bank, output: Path | None, topics: list[str], tags: list[str]) -> None:
-    from tutor.views import _check_filters
+    from tutor.present.bank import _check_filters
 
     check_output(fmt, output)
     _check_filters(bank, topics, [])

@@ -116,7 +116,7 @@ class Card:
                 if self.interactive:
                     self.s.out.print(Text(str(e), style="red"))
                     continue
-                from tutor.ui import warn
+                from tutor.present.console import warn
 
                 warn(f"{self.s.lines.where()}: {e}; counted as wrong")
                 return line, None
@@ -287,7 +287,7 @@ class Session:
         if q.demo is None:
             self.out.print("No demo for this card.")
             return
-        from tutor.demo_cli import show_demo
+        from tutor.present.demo import show_demo
         from tutor.demos.registry import DEMOS
 
         info = DEMOS.get(q.demo.name)
@@ -389,7 +389,7 @@ def run_quiz(bank, opts: QuizOptions, interactive: bool | None = None) -> int:
     from tutor.session.report import nothing_due, summary
     from tutor.settings import load_settings
     from tutor.store import open_store, store_error
-    from tutor.ui import console
+    from tutor.present.console import console
 
     _check_topics(bank, opts.topics)
     if opts.count is not None and opts.count < 1:

@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 from tutor.errors import TutorError, UsageError
-from tutor.ui import console, print_json
+from tutor.present.console import console, print_json
 
 
 def topics_view(bank, as_json: bool) -> None:

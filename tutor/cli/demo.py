@@ -1,29 +1,33 @@
-"""`tutor demo`: list the demos, or build one demo's typed options and run it."""
+"""`tutor demo`: the command, and one Typer command built per demo from its typed spec."""
 
 from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tutor.demos.registry import DEMOS, DemoInfo, Param, _fmt, all_params
-from tutor.errors import UsageError
+from tutor.cli.app import _BANK_DIRS, _complete_demo, app
+
+if TYPE_CHECKING:
+    from tutor.demos.registry import DemoInfo, Param
 
 
 def run_demo_command(name: str | None, args: list[str], bank_dirs: list[Path]) -> None:
     if name is None or name in ("--help", "-h"):
+        from tutor.present.demo import list_demos
+
         list_demos(as_json="--json" in args)
         return
     from tutor.demos import find
 
     info = find(name, _topic_aliases(name, bank_dirs))
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
+    sub = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
                       rich_markup_mode=None,
                       context_settings={"help_option_names": ["-h", "--help"]})
-    app.command(name=info.name, help=_help(info))(_command(info))
-    app(args, prog_name=f"tutor demo {info.name}")
+    sub.command(name=info.name, help=_help(info))(_command(info))
+    sub(args, prog_name=f"tutor demo {info.name}")
 
 
 def _topic_aliases(name: str, bank_dirs: list[Path]) -> dict[str, tuple[str, ...]]:
@@ -38,33 +42,14 @@ def _topic_aliases(name: str, bank_dirs: list[Path]) -> dict[str, tuple[str, ...
     return {t.name: t.aliases for t in bank.topics.values()}
 
 
-def list_demos(as_json: bool = False) -> None:
-    rows = [{"name": d.name, "summary": d.summary, "topics": list(d.topics),
-             "aliases": list(d.aliases)} for d in DEMOS.values()]
-    if as_json:
-        from tutor.ui import print_json
-
-        print_json(rows)
-        return
-    from rich.table import Table
-
-    from tutor.ui import console
-
-    table = Table(title="Demos: tutor demo NAME [--help]", title_justify="left")
-    table.add_column("name", no_wrap=True)
-    table.add_column("what it proves", ratio=1)
-    table.add_column("topics")
-    for r in rows:
-        table.add_row(r["name"], r["summary"], ", ".join(r["topics"]))
-    console().print(table)
-
-
 def _help(info: DemoInfo) -> str:
     return (f"{info.summary}.\n\nTopics: {', '.join(info.topics)}."
             + (f" Also called: {', '.join(info.aliases)}." if info.aliases else ""))
 
 
 def _annotation(p: Param) -> Any:
+    from tutor.demos.registry import _fmt
+
     default = p.default
     shown = ("none" if default is None else
              ", ".join(map(str, default)) if isinstance(default, list) else str(default))
@@ -88,6 +73,8 @@ def _metavar(p: Param) -> str:
 
 
 def _command(info: DemoInfo):
+    from tutor.demos.registry import all_params
+
     params = [inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, default=None,
                                 annotation=_annotation(p)) for p in all_params(info)]
     params.append(inspect.Parameter(
@@ -97,6 +84,8 @@ def _command(info: DemoInfo):
     def run(**kwargs: Any) -> None:
         as_json = kwargs.pop("as_json")
         given = {k: v for k, v in kwargs.items() if v is not None}
+        from tutor.present.demo import show_demo
+
         show_demo(info, given, as_json=as_json)
 
     run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
@@ -105,18 +94,20 @@ def _command(info: DemoInfo):
     return run
 
 
-def show_demo(info: DemoInfo, args: dict[str, Any], *, as_json: bool = False, out=None) -> dict:
-    """Check the options, compute, and print (rich or JSON). Returns the result."""
-    from tutor import demos
-    from tutor.ui import console, print_json, rich_progress
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
+                               "help_option_names": []})
+def demo(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(
+        metavar="[NAME]", help="A demo name, topic or alias; none lists the demos.",
+        autocompletion=_complete_demo)] = None,
+) -> None:
+    """Run a live demo that proves an answer; with no name, list the demos.
 
-    params = demos.prepare(info, args)
-    result = demos.compute(info, params, progress=rich_progress())
-    if as_json:
-        print_json(result)
-    else:
-        (out or console()).print(demos.render(info, result))
-    return result
+    Every demo takes --seed and --json; `tutor demo NAME --help` lists its options.
 
-
-__all__ = ["run_demo_command", "show_demo", "list_demos", "UsageError"]
+    \b
+    Example:
+        tutor demo scaling --d-k 64 --d-k 1024
+    """
+    run_demo_command(name, list(ctx.args), _BANK_DIRS)

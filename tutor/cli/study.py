@@ -1,0 +1,163 @@
+"""Commands for studying: quiz, grade, stats, reset."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from tutor.cli.app import (
+    JsonOpt,
+    TagOpt,
+    TopicOpt,
+    _complete_id,
+    _load_bank,
+    _load_index,
+    app,
+)
+
+
+@app.command()
+def quiz(
+    topic: TopicOpt = None,
+    tag: TagOpt = None,
+    count: Annotated[int | None, typer.Option("--count", "-n", help="At most N cards.")] = None,
+    new: Annotated[bool, typer.Option("--new", help="Only cards never seen before.")] = False,
+    cram: Annotated[bool, typer.Option("--cram", help="Review ahead, weakest first, without "
+                                       "changing the schedule (logged as cram).")] = False,
+    interview_date: Annotated[str | None, typer.Option(
+        "--interview-date", metavar="YYYY-MM-DD", help="Order cards by predicted recall on "
+        "that day (lowest first) and report readiness by topic.")] = None,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="Reproducible card order and numeric values.")] = None,
+    new_limit: Annotated[int | None, typer.Option(
+        "--new-limit", metavar="N", help="New cards in this run (default: new_per_day in "
+        "settings.toml, 10, less those started today).")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="One JSON line per graded card on stdout, then a summary line; "
+                       "prompts go to stderr.")] = False,
+    now: Annotated[str | None, typer.Option("--now", hidden=True,
+                                            help="Pretend it is this ISO 8601 time.")] = None,
+) -> None:
+    """Spaced-repetition quiz: due reviews first, then new cards; every answer is saved at once.
+
+    Keys while a card is open: d proves the answer with its live demo, h shows the hint,
+    s skips, q quits. Recall cards: Enter reveals the answer, then rate 1-4 (again, hard,
+    good, easy). Choice: letters (A,C). Order: step numbers (3 1 2). Numeric: 124M, 1.2e8,
+    2^30, 2 GiB. When a choice card has an option D, H, S or Q, type :d, :h, :s or :q.
+
+    Scripted use (stdin is not a terminal), one line at a time:
+
+    \b
+      - each card's prompt is printed, then one line is read as the answer;
+      - recall and keypoints cards then read one more line, the rating:
+        1-4 or again/hard/good/easy;
+      - a line `q` ends the session; end of input ends it cleanly;
+      - everything answered is saved; scripted answers are never rated Easy;
+      - with --json, stdout has one JSON object per graded card (id, kind,
+        correct (null when self-rated), rating, due (ISO UTC), answer, expected,
+        values for numeric cards), then {"summary": {...}}.
+
+    Settings live in TUTOR_HOME/settings.toml (new_per_day = 10,
+    desired_retention = 0.9). TUTOR_NOW=ISO8601 fixes the clock, for testing.
+
+    \b
+    Example:
+        tutor quiz --topic masks -n 5
+        printf 'B\\n3\\nq\\n' | tutor quiz --seed 1 --json
+    """
+    from datetime import date
+
+    from tutor.clock import fixed_now
+    from tutor.errors import UsageError
+    from tutor.session.loop import QuizOptions, run_quiz
+
+    when = None
+    if interview_date is not None:
+        try:
+            when = date.fromisoformat(interview_date)
+        except ValueError:
+            raise UsageError(f"--interview-date: {interview_date!r} is not YYYY-MM-DD") from None
+    clock = fixed_now(now)
+    options = QuizOptions(topic or [], tag or [], count, new, cram, when, seed, new_limit,
+                          as_json, clock)
+    try:
+        code = run_quiz(_load_bank(), options)
+    except KeyboardInterrupt:
+        code = 130  # before the first card: nothing to save
+    raise typer.Exit(code)
+
+
+@app.command()
+def grade(
+    question_id: Annotated[str, typer.Argument(metavar="ID", help="A question id, e.g. "
+                                               "masks/causal-pair-count.",
+                                               autocompletion=_complete_id)],
+    value: Annotated[list[str] | None, typer.Option(
+        "--value", metavar="KEY=VALUE", help="Fix a varied value (repeatable), e.g. "
+        "--value n=2048 or --value lengths=1000,40,40,40; order=3,1,2 fixes the shown "
+        "order of an order card.")] = None,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="Draw the values not fixed by --value reproducibly.")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="One JSON object: id, kind, correct, score, covered, missed, flags, "
+                       "rating, expected, and values for numeric cards.")] = False,
+) -> None:
+    """Grade one answer (read from stdin) exactly as the quiz would; nothing is recorded.
+
+    Choice letters are those of `tutor show`. Numeric values not fixed with --value
+    are drawn as the quiz would, and printed. `correct` is null where the user is
+    the judge (recall, keypoints); `score` is the share of key points covered (1 or 0
+    for the other kinds); `flags` are the wrong claims the answer states.
+
+    \b
+    Example:
+        echo "2^21" | tutor grade masks/causal-pair-count --value n=2048
+        echo "A,C" | tutor grade architecture/encoder-vs-decoder --json
+    """
+    from tutor.grade import grade_view
+
+    if sys.stdin.isatty():
+        sys.stderr.write("Type the answer, then Ctrl-D:\n")
+    answer = sys.stdin.read()
+    grade_view(_load_bank(), question_id, answer.strip("\n"), value or [], as_json, seed)
+
+
+@app.command()
+def stats(
+    topic: TopicOpt = None,
+    as_json: JsonOpt = False,
+    now: Annotated[str | None, typer.Option("--now", hidden=True,
+                                            help="Pretend it is this ISO 8601 time.")] = None,
+) -> None:
+    """What is mastered, what is slipping, and what is due.
+
+    Per topic: cards seen of those in the bank, mean predicted recall, lapses and
+    true retention over 30 days. Overall: due today, a 7-day forecast, the streak,
+    study time, the ten weakest questions and reviews per day.
+
+    \b
+    Example:
+        tutor stats --json
+    """
+    from tutor.clock import fixed_now
+    from tutor.present.stats import stats_view
+
+    clock = fixed_now(now)
+    stats_view(_load_index(), topic or [], as_json, clock)
+
+
+@app.command()
+def reset(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
+) -> None:
+    """Start afresh: move the progress store to a timestamped backup.
+
+    \b
+    Example:
+        tutor reset --yes
+    """
+    from tutor.present.stats import reset_view
+
+    reset_view(yes)
