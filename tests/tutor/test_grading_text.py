@@ -87,7 +87,7 @@ def test_reject_flags_the_wrong_claim_and_blocks_its_point():
 def test_question_level_rejects():
     r = Reject(claim="attention is a linear operation", match=["attention (is|a) linear"],
                correction="softmax of input-dependent scores makes attention non-linear")
-    kp = KeyPoint(point="the FFN adds per-token non-linearity", accept=["ffn non linear"])
+    kp = KeyPoint(point="the FFN adds per-token non-linearity", accept=["ffn (non linear)"])
     result = match_keypoints("Attention is a linear operation, so the FFN adds non-linearity",
                              [kp], [r])
     assert [f.claim for f in result.flags] == ["attention is a linear operation"]
@@ -99,3 +99,28 @@ def test_untrusted_answers_are_bounded():
     long = "variance " * 5000 + "grows"
     assert isinstance(covers(long, "variance grow d_k"), bool)
     assert covers("variance " * 50 + "grows with d_k", "variance grow d_k")
+
+
+def test_non_prefix_is_part_of_the_word():
+    assert not covers("attention is non-linear in its input", "attention linear")
+    assert covers("attention is non-linear in its input", "attention (non linear|nonlinear)")
+    assert covers("the FFN adds a nonlinearity", "ffn (non-linearity)")
+
+
+def test_norm_placement_formulas_read_as_words():
+    assert covers("post-norm computes LN(x + F(x))", "norm after residual")
+    assert covers("LayerNorm(x + Sublayer(x)) in the original", "norm after residual")
+    assert not covers("pre-norm computes x + F(LN(x))", "norm after residual")
+    assert covers("pre-norm computes x + F(LN(x))", "norm before sublayer")
+    assert covers("each block outputs x + F(x)", "x plus fx")
+
+
+def test_a_comparison_is_not_praise_of_what_it_beats():
+    assert not covers("ALiBi extrapolates better than RoPE", "better rope")
+    assert covers("ALiBi extrapolates better than RoPE", "alibi outperform")
+    assert covers("ALiBi outperforms RoPE on long inputs", "alibi outperform rope")
+    assert covers("RoPE works better with rescaling", "better rope")
+
+
+def test_longer_reads_as_length():
+    assert covers("it degrades on longer inputs", "degrade length")

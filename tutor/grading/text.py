@@ -36,6 +36,8 @@ _SYMBOLS = {
     "“": '"', "”": '"', "θ": " theta ", "σ": " sigma ", "π": " pi ", "α": " alpha ",
     "β": " beta ", "λ": " lambda ", "ε": " epsilon ", "Δ": " delta ",
 }
+_NORM = r"(?:layer\s*norm|layernorm|rms\s*norm|rmsnorm|ln|norm)"
+_SUBLAYER = r"(?:f|g|sub-?layer|attn|attention|ffn|mlp|block)"
 _MATH = [
     # order matters: the most specific forms first
     (r"\bo\s*\(\s*n\s*(?:\^|\*\*)\s*2\s*\)|\bo\s*\(\s*n\s*squared\s*\)|\bo\s*\(\s*n\s*2\s*\)"
@@ -52,6 +54,14 @@ _MATH = [
     (r"\bhalf\b|\bhalve[sd]?\b", " half "),
     (r"\bper[\s-]token\b", " pertoken "),
     (r"\bkv\b|\bk\s*/\s*v\b|\bkey[\s/-]*value\b|\bkeys?\s+and\s+values?\b", " kv "),
+    # "non-linear" is one word, not "linear" with a stray "non"
+    (r"\bnon[\s-]+(?=[a-z])", "non"),
+    # norm placement and residual formulas, before the brackets split them into clauses
+    (rf"\b{_NORM}\s*\(\s*x\s*\+\s*{_SUBLAYER}\s*\(\s*x\s*\)\s*\)", " norm after residual addition "),
+    (rf"\bx\s*\+\s*{_SUBLAYER}\s*\(\s*{_NORM}\s*\(\s*x\s*\)\s*\)", " norm before sublayer "),
+    (rf"\bx\s*\+\s*{_SUBLAYER}\s*\(\s*x\s*\)", " x plus fx "),
+    # a comparison names a winner: "a is better than b" is not "better with b"
+    (r"\b(?:better|superior)\s+than\b|\boutperform(?:s|ed|ing)?\b", " outperform "),
 ]
 _CONTRACTIONS = [
     (r"\bcan't\b|\bcannot\b", "can not"), (r"\bwon't\b", "will not"),
@@ -130,7 +140,7 @@ _SYNONYMS = [
     "reuse reuses reused share shared sharing",
     "capture represent encode",
     "position positional location order",
-    "length long",
+    "length long longer",
 ]
 _BRITISH = re.compile(r"\b(\w{4,}?)is(e|es|ed|ing|ation|ations|er|ers)\b")
 
