@@ -234,3 +234,42 @@ def test_rotary_tables_give_the_same_as_plain_rope():
     scaled = multi_head_latent_attention(x, params, "a", config, positions=pos,
                                          rotary=(1.3 * cos, 1.3 * sin))
     assert np.abs(scaled - plain).max() > 1e-3
+
+
+def test_model_config_checks_the_mla_shapes():
+    from engine.config import ModelConfig
+    mla = MLAConfig(n_head=2, kv_lora_rank=4, qk_nope_head_dim=3, qk_rope_head_dim=2,
+                    v_head_dim=2)
+    base = dict(vocab_size=11, n_ctx=8, d_model=8, n_layer=1, n_head=2, activation="swiglu",
+                norm="rmsnorm", bias=False, positional="rope")
+    assert ModelConfig(**base, attention="mla", mla=mla, d_head=5, rotary_dim=2).mla is mla
+    with pytest.raises(ValueError, match="MLA needs n_head=2, d_head=5"):
+        ModelConfig(**base, attention="mla", mla=mla)
+    with pytest.raises(ValueError, match="attention='mla' needs an MLAConfig"):
+        ModelConfig(**base, attention="mla")
+    with pytest.raises(ValueError, match="no sliding windows"):
+        ModelConfig(**base, attention="mla", mla=mla, d_head=5, rotary_dim=2, sliding_window=4)
+
+
+def test_random_latent_moe_model_decodes_the_same_with_and_without_cache():
+    # a DeepSeek-shaped model from engine.model.init_params: no transformers involved
+    from engine.config import ModelConfig
+    from engine.model import CausalLM, init_params
+    from engine.moe import MoEConfig
+    mla = MLAConfig(n_head=3, kv_lora_rank=6, qk_nope_head_dim=4, qk_rope_head_dim=4,
+                    v_head_dim=5, q_lora_rank=8)
+    config = ModelConfig(vocab_size=41, n_ctx=40, d_model=20, n_layer=3, n_head=3, d_head=8,
+                         rotary_dim=4, d_ff=24, activation="swiglu", norm="rmsnorm", bias=False,
+                         tie_embeddings=False, positional="rope", attention="mla", mla=mla,
+                         ffn="moe", dense_layers=(0,),
+                         moe=MoEConfig(n_experts=6, top_k=2, d_expert=7, score="sigmoid",
+                                       n_group=3, topk_group=2, select_bias=True, n_shared=1))
+    params = init_params(config, np.random.default_rng(0), np.float64)
+    params = {k: v * 20 if k.endswith(("w", "bias", "w_gate", "w_up", "w_down", "tok_emb"))
+              else v for k, v in params.items()}        # larger weights: varied tokens
+    model = CausalLM(config, params)
+    assert "blocks.0.ffn.w_gate" in params and "blocks.1.ffn.experts.w_gate" in params
+    prompt = np.array([[3, 14, 15, 9, 2]])
+    cached, uncached = model.generate(prompt, 30), model.generate(prompt, 30, use_cache=False)
+    np.testing.assert_array_equal(cached, uncached)
+    assert len(set(cached[0].tolist())) > 3

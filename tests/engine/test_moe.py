@@ -354,3 +354,111 @@ def test_fixture_configs_are_the_ones_the_script_used(golden):
                                                                       hf.get("n_routed_experts")))
         assert config.top_k == hf["num_experts_per_tok"]
         assert config.d_expert == hf.get("moe_intermediate_size", hf.get("intermediate_size"))
+
+
+# ----------------------------------------------------------------------------- whole models
+
+MODELS_FIXTURE = Path(__file__).parents[1] / "fixtures" / "moe_models.npz"
+MODELS = ("mixtral", "qwen3_moe", "deepseek_v3", "deepseek_v3_yarn")
+
+
+@pytest.fixture(scope="module")
+def models_golden():
+    return dict(np.load(MODELS_FIXTURE))
+
+
+def hf_model(golden, key, dtype=None):
+    from engine.hf import from_hf
+    config = json.loads(str(golden[f"{key}/config"]))
+    sd = {k.removeprefix(f"{key}/sd/"): v for k, v in golden.items()
+          if k.startswith(f"{key}/sd/")}
+    return from_hf(config, sd, dtype=dtype), config
+
+
+@pytest.mark.parametrize("key", MODELS)
+def test_model_logits_match_transformers(models_golden, key):
+    model, _ = hf_model(models_golden, key)
+    logits, ref = model(models_golden[f"{key}/input_ids"]), models_golden[f"{key}/logits"]
+    assert logits.dtype == np.float64 and logits.shape == ref.shape
+    assert rel_err(logits, ref) < 1e-14
+
+
+@pytest.mark.parametrize("key", MODELS)
+def test_model_greedy_tokens_match_transformers(models_golden, key):
+    model, _ = hf_model(models_golden, key)
+    prompt, ref = models_golden[f"{key}/prompt"], models_golden[f"{key}/greedy"]
+    assert ref.shape[-1] >= 24
+    np.testing.assert_array_equal(model.generate(prompt, ref.shape[-1]), ref)
+    np.testing.assert_array_equal(model.generate(prompt, ref.shape[-1], use_cache=False), ref)
+
+
+@pytest.mark.parametrize("key", MODELS)
+def test_model_float32_is_close(models_golden, key):
+    model, _ = hf_model(models_golden, key, dtype=np.float32)
+    logits = model(models_golden[f"{key}/input_ids"])
+    assert logits.dtype == np.float32
+    np.testing.assert_allclose(logits, models_golden[f"{key}/logits"], rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("key", MODELS)
+def test_cached_logits_equal_full_recompute(models_golden, key):
+    from engine.model import KVCache
+    model, _ = hf_model(models_golden, key)
+    ids = np.concatenate([models_golden[f"{key}/prompt"], models_golden[f"{key}/greedy"]], -1)
+    full = model(ids)
+    cache, steps, start = model.new_cache(ids.shape[-1]), [], 0
+    for n in (5, 1, 3, 1, 1, 7) + (1,) * (ids.shape[-1] - 18):
+        steps.append(model(ids[:, start:start + n], cache=cache))
+        start += n
+    np.testing.assert_allclose(np.concatenate(steps, axis=-2), full, rtol=0, atol=1e-13)
+    if model.config.attention == "mla":       # only latents and shared rotary keys are held
+        width = model.config.mla.cache_width
+        assert isinstance(cache, KVCache)
+        assert cache.nbytes == model.config.n_layer * ids.shape[-1] * width * 8
+
+
+def test_model_configs_read_the_sparse_fields(models_golden):
+    mixtral, _ = hf_model(models_golden, "mixtral")
+    qwen, hf_qwen = hf_model(models_golden, "qwen3_moe")
+    deepseek, hf_ds = hf_model(models_golden, "deepseek_v3")
+    assert (mixtral.config.ffn, mixtral.config.moe.n_experts, mixtral.config.dense_layers) == \
+        ("moe", 5, ())
+    assert qwen.config.dense_layers == tuple(hf_qwen["mlp_only_layers"]) == (1,)
+    assert qwen.config.moe.normalize is True and qwen.config.qk_norm == "head"
+    c = deepseek.config
+    assert c.dense_layers == tuple(range(hf_ds["first_k_dense_replace"]))
+    assert (c.moe.score, c.moe.n_group, c.moe.topk_group, c.moe.scaling, c.moe.n_shared) == \
+        ("sigmoid", 4, 2, 1.7, 1)
+    assert c.attention == "mla" and c.mla.q_lora_rank == 10 and c.rotary_dims == 4
+
+
+@pytest.mark.parametrize("change,message", [
+    (dict(num_key_value_heads=1), "num_key_value_heads=1 is not supported"),
+    (dict(topk_method="greedy"), "topk_method='greedy' is not supported"),
+    (dict(scoring_func="softmax"), "scoring_func='softmax' is not supported"),
+    (dict(qk_head_dim=7), "qk_head_dim=7 is not supported"),
+    (dict(moe_wobble=3), "moe_wobble not understood"),
+])
+def test_deepseek_config_refuses_what_it_cannot_compute(models_golden, change, message):
+    from engine.hf import config_from_hf
+    config = json.loads(str(models_golden["deepseek_v3/config"]))
+    with pytest.raises(ValueError, match=message):
+        config_from_hf({**config, **change})
+
+
+def test_sparse_config_validation():
+    from engine.config import ModelConfig
+    base = dict(vocab_size=11, n_ctx=8, d_model=8, n_layer=2, n_head=2, activation="swiglu",
+                norm="rmsnorm", bias=False, positional="rope")
+    moe = MoEConfig(n_experts=4, top_k=2, d_expert=3)
+    with pytest.raises(ValueError, match="ffn='moe' needs a MoEConfig"):
+        ModelConfig(**base, ffn="moe")
+    with pytest.raises(ValueError, match=r"dense_layers=\(2,\) needs ffn='moe' and block"):
+        ModelConfig(**base, ffn="moe", moe=moe, dense_layers=(2,))
+    with pytest.raises(ValueError, match="SwiGLU experts"):
+        ModelConfig(**{**base, "activation": "gelu"}, ffn="moe", moe=moe)
+    config = ModelConfig(**base, ffn="moe", moe=moe, dense_layers=[0])
+    assert config.dense_layers == (0,) and config.ffn_of(0) == "dense"
+    assert config.ffn_of(1) == "moe"
+    with pytest.raises(ValueError, match="pass layer="):
+        config.ffn_of(None)
