@@ -136,9 +136,7 @@ def load_file(path: Path) -> tuple[tuple[QuestionFile, Located] | None, list[Pro
         qfile = QuestionFile.model_validate(data)
     except ValidationError as e:
         problems = set()
-        for err in e.errors(include_url=False):
-            if _other_branch(located.data, tuple(err["loc"])):
-                continue
+        for err in _intended(located.data, e.errors(include_url=False)):
             problem = _problem(where, located, err)
             # a `str | KeyPoint` value fails both branches: report the position once
             if not any((p.line, p.column) == (problem.line, problem.column) for p in problems):
@@ -227,6 +225,20 @@ def _problem(where: str, located: Located, err: dict[str, Any]) -> Problem:
 _SCALAR_BRANCHES = ("str", "int", "float", "bool")
 
 
+def _intended(data: Any, errors: list[dict]) -> list[dict]:
+    """The errors worth showing: those of the union branch each value was meant for, and,
+    for a value that fits no branch (null where a list or a range is expected), the
+    first branch's error."""
+    kept, dropped = [], []
+    for err in errors:
+        (dropped if _other_branch(data, tuple(err["loc"])) else kept).append(err)
+    for err in dropped:
+        base = _union_at(data, tuple(err["loc"]))
+        if not any(tuple(k["loc"])[:len(base)] == base for k in kept):
+            kept.append(err)
+    return kept
+
+
 def _other_branch(data: Any, loc: tuple) -> bool:
     """True for an error from a branch of a union (`str | Model`, `list | Range`) that the
     value did not take.
@@ -234,8 +246,19 @@ def _other_branch(data: Any, loc: tuple) -> bool:
     A mapping is meant as the model, a list as the list, anything else as text; only
     the error of the intended branch is worth showing.
     """
+    return _branch(data, loc)[1]
+
+
+def _union_at(data: Any, loc: tuple) -> tuple:
+    """The part of an error location before its union branch name."""
+    return loc[:_branch(data, loc)[0]]
+
+
+def _branch(data: Any, loc: tuple) -> tuple[int, bool]:
+    """(index of the first union branch name in `loc` (or len(loc)), whether the value
+    there was meant for another branch)."""
     node = data
-    for part in loc:
+    for i, part in enumerate(loc):
         indexable = isinstance(node, dict) and part in node or (
             isinstance(node, list) and isinstance(part, int) and part < len(node))
         if indexable:
@@ -244,12 +267,12 @@ def _other_branch(data: Any, loc: tuple) -> bool:
         if not isinstance(part, str):
             continue
         if part in _SCALAR_BRANCHES:
-            return isinstance(node, dict | list)  # a mapping or list meant something else
+            return i, isinstance(node, dict | list)  # a mapping or list meant something else
         if part.startswith(("list[", "tuple[", "set[")):
-            return not isinstance(node, list)
+            return i, not isinstance(node, list)
         if part[:1].isupper() or part.startswith(("function-", "model[")):
-            return not isinstance(node, dict)  # only a mapping is meant as the model
-    return False
+            return i, not isinstance(node, dict)  # only a mapping is meant as the model
+    return len(loc), False
 
 
 def _data_path(located: Located, loc: tuple, missing: bool = False) -> tuple:

@@ -106,6 +106,9 @@ def read_text(path: Path) -> str:
     if len(raw) > MAX_BYTES:
         raise YamlProblem(1, 1, f"file is over the {MAX_BYTES // 2**20} MiB limit; split "
                                 "it into one file per topic")
+    wide = _wide_encoding(raw)
+    if wide:
+        raise YamlProblem(1, 1, f"the file is {wide} text; save it as UTF-8")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -114,6 +117,22 @@ def read_text(path: Path) -> str:
         raise YamlProblem(line, col, f"not UTF-8 text (byte 0x{raw[e.start]:02x}); "
                                      "save the file as UTF-8") from None
     return text.removeprefix("\ufeff")
+
+
+def _wide_encoding(raw: bytes) -> str | None:
+    """'UTF-16' or 'UTF-32' when the bytes start with that BOM or look like it (every
+    other byte zero), else None."""
+    if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    head = raw[:64]
+    if len(head) >= 8 and head.count(0) * 4 >= len(head) * 3:
+        return "UTF-32"
+    if len(head) >= 4 and (head[1::2].count(0) == len(head[1::2]) or
+                           head[0::2].count(0) == len(head[0::2])):
+        return "UTF-16"
+    return None
 
 
 def parse(text: str) -> Located:

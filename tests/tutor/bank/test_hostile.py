@@ -277,3 +277,14 @@ def test_an_edit_that_keeps_size_and_mtime_still_refreshes_the_index(tmp_path):
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
     assert load_index([tmp_path / "bank"]).questions["good/one"].prompt == "new2"
+
+
+def test_a_value_that_fits_no_branch_of_a_union_is_still_reported(tmp_path):
+    path = write(tmp_path, "n.yaml", """\
+topic: t
+title: T
+questions:
+  - {id: t/q, kind: numeric, prompt: "{n}", answer: a, vary: {n: &empty }, answer_from: {name: masks.causal_pairs}}
+""")  # noqa: E501
+    got = problems_of(path)
+    assert len(got) == 1 and got[0].startswith("4:") and "vary.n" in got[0], got
