@@ -60,8 +60,9 @@ def test_every_example_card_through_the_scriptable_protocol(monkeypatch):
     assert by_id["my-first-topic/pre-norm-order"]["correct"] is True
     assert by_id["my-first-topic/what-is-a-head"]["rating"] == "good"
     kp = by_id["my-first-topic/why-layernorm"]
-    assert kp["covered"] == ["per-token statistics", "independent of the batch"]
-    assert kp["missed"] == ["same at training and inference"]
+    assert kp["covered"] == ["it normalises each token over its own features",
+                             "it does not depend on the batch or its size"]
+    assert kp["missed"] == ["it behaves the same in training and at inference"]
     numeric = by_id["my-first-topic/kv-cache-size"]
     v = numeric["values"]
     assert numeric["correct"] is False and numeric["rating"] == "again"

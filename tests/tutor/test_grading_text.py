@@ -124,3 +124,10 @@ def test_a_comparison_is_not_praise_of_what_it_beats():
 
 def test_longer_reads_as_length():
     assert covers("it degrades on longer inputs", "degrade length")
+
+
+def test_a_preposition_binds_to_the_word_after_it():
+    wrong = "(normalize|average|statistic) (over|across) batch"
+    assert covers("BatchNorm averages over the batch", wrong)
+    assert not covers("statistics per token across its features, so the batch size does not "
+                      "matter", wrong)

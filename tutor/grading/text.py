@@ -46,13 +46,14 @@ _MATH = [
     (r"\bo\s*\(\s*n\s*log\s*n\s*\)", " nlogn "),
     (r"\bo\s*\(\s*n\s*\)", " linear "),
     (r"\bo\s*\(\s*1\s*\)", " constant "),
+    # any other big-O: its brackets do not end the clause, O(n^2 d) -> "quadratic d"
+    (r"\b(?:o|theta|θ)\s*\(\s*([^()]{1,40}?)\s*\)", r" \1 "),
     (r"\bsquare\s+root\b", " sqrt "),
     (r"\bone[\s-]hot\b", " onehot "),
     (r"(\d)\s*(?:x|times)\b", r"\1x"),
     (r"\btwice\b|\bdoubles?\b|\bdoubled\b", " 2x "),
     (r"\btriples?\b|\btripled\b", " 3x "),
     (r"\bhalf\b|\bhalve[sd]?\b", " half "),
-    (r"\bper[\s-]token\b", " pertoken "),
     (r"\bkv\b|\bk\s*/\s*v\b|\bkey[\s/-]*value\b|\bkeys?\s+and\s+values?\b", " kv "),
     # "non-linear" is one word, not "linear" with a stray "non"
     (r"\bnon[\s-]+(?=[a-z])", "non"),
@@ -227,6 +228,7 @@ class Phrasing:
     text: str
     slots: tuple[tuple[tuple[str, ...], ...], ...]
     negated: bool
+    strict: tuple[bool, ...] = ()   # per slot: its words must be adjacent (a preposition + word)
 
 
 @functools.lru_cache(maxsize=10_000)
@@ -249,7 +251,32 @@ def compile_phrasing(text: str) -> Phrasing:
                 slots.append(((tok.word,),))
         rewritten = _rewrite(part)
         negations += sum(1 for w in re.findall(r"[a-z]+", rewritten) if w in NEGATORS)
-    return Phrasing(text, tuple(slots), negations % 2 == 1)
+    bound, strict = _bind_prepositions(slots)
+    return Phrasing(text, bound, negations % 2 == 1, strict)
+
+
+# a preposition binds to the word after it: "(over|across) batch" must be said together
+PREPOSITIONS = frozenset({"over", "across", "under", "before", "after", "between", "per",
+                          "within", "beyond", "past", "along", "toward", "towards"})
+
+
+def _bind_prepositions(slots: list) -> tuple[tuple, tuple[bool, ...]]:
+    out: list = []
+    strict: list[bool] = []
+    i = 0
+    while i < len(slots):
+        slot = slots[i]
+        is_prep = all(len(alt) == 1 and alt[0] in PREPOSITIONS for alt in slot)
+        if is_prep and i + 1 < len(slots):
+            nxt = slots[i + 1]
+            out.append(tuple(a + b for a in slot for b in nxt))
+            strict.append(True)
+            i += 2
+            continue
+        out.append(slot)
+        strict.append(False)
+        i += 1
+    return tuple(out), tuple(strict)
 
 
 @dataclass(frozen=True)
@@ -259,8 +286,10 @@ class Hit:
     negated: bool
 
 
-def _occurrences(sentence: Sequence[Token], alt: tuple[str, ...]) -> list[tuple[int, int, int]]:
-    """(start, end, negations) of each place the word sequence occurs (one gap allowed)."""
+def _occurrences(sentence: Sequence[Token], alt: tuple[str, ...],
+                 gap: int = 1) -> list[tuple[int, int, int]]:
+    """(start, end, negations) of each place the word sequence occurs (`gap` words may
+    come between two of its words)."""
     out = []
     words = [t.word for t in sentence]
     for i, w in enumerate(words):
@@ -270,7 +299,7 @@ def _occurrences(sentence: Sequence[Token], alt: tuple[str, ...]) -> list[tuple[
         for nxt in alt[1:]:
             if j + 1 < len(words) and words[j + 1] == nxt:
                 j += 1
-            elif j + 2 < len(words) and words[j + 2] == nxt:
+            elif gap and j + 2 < len(words) and words[j + 2] == nxt:
                 j += 2
             else:
                 ok = False
@@ -290,7 +319,8 @@ def find(phrasing: Phrasing, sents: list[list[Token]]) -> Hit | None:
     for si, sent in enumerate(sents):
         events = []
         for k, slot in enumerate(phrasing.slots):
-            places = [p for alt in slot for p in _occurrences(sent, alt)]
+            gap = 0 if phrasing.strict and phrasing.strict[k] else 1
+            places = [p for alt in slot for p in _occurrences(sent, alt, gap)]
             if not places:
                 break
             events += [(start, end, k, neg) for start, end, neg in places]
