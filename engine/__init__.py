@@ -30,17 +30,32 @@ _EXPORTS = {
     # positional encodings
     "sinusoidal_positions": "positional", "sinusoidal_shift_matrix": "positional",
     "learned_positions": "positional", "rope": "positional", "rope_angles": "positional",
-    "alibi_slopes": "positional", "alibi_bias": "positional",
+    "alibi_slopes": "positional", "alibi_bias": "positional", "apply_rope": "positional",
+    "rope_inv_freq": "positional", "check_rope_scaling": "positional",
     # models
     "GPT2": "gpt2", "gpt2_config": "gpt2",
     "param_shapes": "model", "init_params": "model", "ffn": "model",
     "multi_head_attention": "model", "transformer_block": "model", "encoder": "model",
     "decoder": "model", "encoder_decoder": "model", "pool": "model", "KVCache": "model",
-    "ModelOutput": "model",
+    "ModelOutput": "model", "CausalLM": "model", "generate": "model",
+    "rotary_tables": "model", "rope_frequencies": "model", "causal_window_mask": "model",
+    # Hugging Face checkpoints
+    "from_hf": "hf", "config_from_hf": "hf",
     # sampling
     "greedy": "sampling", "apply_temperature": "sampling", "top_k_filter": "sampling",
     "top_p_filter": "sampling", "distribution": "sampling", "sample": "sampling",
-    "Sample": "sampling",
+    "Sample": "sampling", "min_p_filter": "sampling", "repetition_penalty": "sampling",
+    "beam_search": "sampling", "Beams": "sampling",
+    # LLM systems and post-training
+    "lora_linear": "lora", "lora_merge": "lora", "fit_lora": "lora",
+    "quantize": "quantize", "dequantize": "quantize", "fake_quantize": "quantize",
+    "int8_matmul": "quantize", "nf4_quantize": "quantize", "awq_search": "quantize",
+    "speculative_generate": "speculative", "speculative_sample": "speculative",
+    "FloatFormat": "precision", "round_to_format": "precision", "encode": "precision",
+    "decode": "precision", "bf16_bits": "precision",
+    "decode_cost": "roofline", "prefill_cost": "roofline", "critical_batch": "roofline",
+    "Accelerator": "roofline", "BlockAllocator": "paged_kv", "simulate_serving": "paged_kv",
+    "dpo_loss": "preference", "group_advantages": "preference", "kl_estimators": "preference",
     # accounting
     "count_params": "accounting", "ParamCount": "accounting", "norm_params": "accounting",
     "attention_params": "accounting", "ffn_params": "accounting", "layer_params": "accounting",
