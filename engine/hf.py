@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.config import ModelConfig
-from engine.mla import MLAConfig, mla_softmax_scale, mla_weight_map
+from engine.mla import mla_config_from_hf, mla_weight_map
 from engine.model import CausalLM, Params
 from engine.moe import MoEConfig, moe_weight_map
 from engine.positional import check_rope_scaling, rope_type
@@ -329,12 +329,11 @@ def _deepseek_v3(f: ConfigFields) -> ModelConfig:
     f.values["head_dim"] = dr             # the rotary embedding's width
     dense = _llama_like(f)
     n_group = f.get("n_group", 1)
-    mla = MLAConfig(n_head=n_head, kv_lora_rank=f.require("kv_lora_rank"), qk_nope_head_dim=dn,
-                    qk_rope_head_dim=dr, v_head_dim=f.require("v_head_dim"),
-                    q_lora_rank=f.get("q_lora_rank"), rope_theta=dense.rope_theta,
-                    rope_interleave=bool(f.get("rope_interleave", True)),
-                    softmax_scale=mla_softmax_scale(dn + dr, dense.rope_scaling_dict),
-                    bias=bool(f.get("attention_bias", False)))
+    attention = {k: f.require(k) for k in ("kv_lora_rank", "v_head_dim")} | {
+        k: f.get(k) for k in ("q_lora_rank", "rope_interleave", "attention_bias")}
+    mla = mla_config_from_hf(attention | dict(num_attention_heads=n_head, qk_nope_head_dim=dn,
+                                              qk_rope_head_dim=dr),
+                             dense.rope_theta, dense.rope_scaling_dict)
     moe = MoEConfig(n_experts=f.require("n_routed_experts"),
                     top_k=f.require("num_experts_per_tok"),
                     d_expert=f.require("moe_intermediate_size"), score="sigmoid",

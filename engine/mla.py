@@ -337,21 +337,26 @@ def mla_param_shapes(prefix: str, d_model: int, config: MLAConfig
     return shapes
 
 
-def mla_config_from_hf(hf: Mapping) -> MLAConfig:
-    """The MLAConfig of a Hugging Face DeepseekV3Config dict.
+def mla_config_from_hf(hf: Mapping, rope_theta: float = 10000.0,
+                       rope_scaling: Mapping | None = None) -> MLAConfig:
+    """The MLAConfig of a Hugging Face DeepseekV3Config's attention fields.
 
-    A YaRN `rope_parameters` dict sets the softmax scale (mla_softmax_scale); the
-    rotary frequencies themselves stay those of plain RoPE with its rope_theta.
+    hf holds num_attention_heads, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim and
+    v_head_dim, and may hold q_lora_rank, rope_interleave (default True) and
+    attention_bias (default False); a None value means the default. rope_scaling
+    (a transformers rope dict, e.g. YaRN) sets the softmax scale; the scaled rotary
+    tables themselves come from the model (engine.model.rotary_tables).
     """
-    rope_params = hf.get("rope_parameters") or hf.get("rope_scaling") or {}
-    theta = rope_params.get("rope_theta", hf.get("rope_theta", 10000.0))
+    def optional(key, default):
+        return default if hf.get(key) is None else hf[key]
+
     dn, dr = hf["qk_nope_head_dim"], hf["qk_rope_head_dim"]
     return MLAConfig(n_head=hf["num_attention_heads"], kv_lora_rank=hf["kv_lora_rank"],
                      qk_nope_head_dim=dn, qk_rope_head_dim=dr, v_head_dim=hf["v_head_dim"],
-                     q_lora_rank=hf.get("q_lora_rank"), rope_theta=float(theta),
-                     rope_interleave=bool(hf.get("rope_interleave", True)),
-                     softmax_scale=mla_softmax_scale(dn + dr, rope_params),
-                     bias=bool(hf.get("attention_bias", False)))
+                     q_lora_rank=hf.get("q_lora_rank"), rope_theta=float(rope_theta),
+                     rope_interleave=bool(optional("rope_interleave", True)),
+                     softmax_scale=mla_softmax_scale(dn + dr, rope_scaling),
+                     bias=bool(optional("attention_bias", False)))
 
 
 WeightMap = dict[str, Callable[[np.ndarray], Params]]
@@ -407,24 +412,3 @@ def mla_weight_map(prefix: str, config: MLAConfig) -> WeightMap:
     if config.bias:
         m["o_proj.bias"] = lambda a: {p + ".b_o": a}
     return m
-
-
-def mla_params_from_hf(state_dict: Mapping[str, np.ndarray], prefix: str,
-                       config: MLAConfig) -> Params:
-    """Engine arrays of one MLA layer from the names inside a DeepseekV3Attention."""
-    sd = {k: np.asarray(v) for k, v in state_dict.items()}
-    weight_map = mla_weight_map(prefix, config)
-    missing = sorted(set(weight_map) - set(sd))
-    unused = sorted(set(sd) - set(weight_map))
-    if missing or unused:
-        raise ValueError(f"state dict does not fit the MLA config: missing {missing}, "
-                         f"unexpected {unused}")
-    out: Params = {}
-    for name, convert in weight_map.items():
-        out |= convert(sd[name])
-    d = out[prefix + ".w_dkv"].shape[0]
-    wrong = [f"{k} {out[k].shape} != {s}" for k, s in mla_param_shapes(prefix, d, config).items()
-             if out[k].shape != s]
-    if wrong:
-        raise ValueError(f"state dict does not fit the MLA config: {'; '.join(wrong)}")
-    return {k: np.ascontiguousarray(v) for k, v in out.items()}

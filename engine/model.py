@@ -525,6 +525,14 @@ def multi_head_attention(x: np.ndarray, params: Params, prefix: str, n_head: int
     return (out, w) if return_weights else out
 
 
+def _query_rotary(h: np.ndarray, config: ModelConfig, cache: LayerKVCache | None,
+                  positions: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    # RoPE tables for the queries in h: `positions`, or the cache offset + 0 .. n-1
+    offset = cache.offset if cache is not None else 0
+    q_pos = offset + np.arange(h.shape[-2]) if positions is None else positions
+    return rotary_tables(config, q_pos, offset + h.shape[-2], h.dtype)
+
+
 def mha_sublayer(h: np.ndarray, params: Params, prefix: str, config: ModelConfig, *,
                  window: int | None = None, attn_mask: np.ndarray | None = None,
                  is_causal: bool = False, positions: np.ndarray | None = None,
@@ -538,9 +546,7 @@ def mha_sublayer(h: np.ndarray, params: Params, prefix: str, config: ModelConfig
     the weights when return_weights.
     """
     if rotary is None and config.positional == "rope" and kv_input is None:
-        offset = cache.offset if cache is not None else 0
-        q_pos = offset + np.arange(h.shape[-2]) if positions is None else positions
-        rotary = rotary_tables(config, q_pos, offset + h.shape[-2], h.dtype)
+        rotary = _query_rotary(h, config, cache, positions)
     return multi_head_attention(
         h, params, prefix, config.n_head, config.kv_heads, kv_input=kv_input,
         attn_mask=attn_mask, is_causal=is_causal, positions=positions, cache=cache,
@@ -568,9 +574,7 @@ def mla_sublayer(h: np.ndarray, params: Params, prefix: str, config: ModelConfig
     if kv_input is not None or window is not None:
         raise ValueError("attention='mla' is causal self-attention without windows")
     if rotary is None:
-        offset = cache.offset if cache is not None else 0
-        q_pos = offset + np.arange(h.shape[-2]) if positions is None else positions
-        rotary = rotary_tables(config, q_pos, offset + h.shape[-2], h.dtype)
+        rotary = _query_rotary(h, config, cache, positions)
     return multi_head_latent_attention(h, params, prefix, config.mla, positions=positions,
                                        cache=cache, attn_mask=attn_mask, is_causal=is_causal,
                                        rotary=rotary, return_weights=return_weights)

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -397,19 +397,3 @@ def moe_weight_map(prefix: str, config: MoEConfig, shared: str = "shared_experts
         if config.shared_gate:
             m[f"{shared}_gate.weight"] = lambda a: {f"{p}.shared_gate.w": a.T}
     return m
-
-
-def moe_params_from_hf(state_dict: Mapping[str, np.ndarray], prefix: str,
-                       config: MoEConfig, shared: str = "shared_experts") -> Params:
-    """Engine arrays of one MoE layer from the names inside a Hugging Face MoE block."""
-    sd = {k: np.asarray(v) for k, v in state_dict.items()}
-    weight_map = moe_weight_map(prefix, config, shared)
-    missing = sorted(set(weight_map) - set(sd))
-    unused = sorted(set(sd) - set(weight_map))
-    if missing or unused:
-        raise ValueError(f"state dict does not fit the MoE config: missing {missing}, "
-                         f"unexpected {unused}")
-    params: Params = {}
-    for name, convert in weight_map.items():
-        params |= convert(sd[name])
-    return {k: np.ascontiguousarray(v) for k, v in params.items()}

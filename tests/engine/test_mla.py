@@ -19,13 +19,14 @@ from engine.mla import (
     kv_bytes_per_token,
     mla_config_from_hf,
     mla_param_shapes,
-    mla_params_from_hf,
     mla_softmax_scale,
+    mla_weight_map,
     multi_head_latent_attention,
     rope_decoupled,
     yarn_mscale,
 )
 from engine.model import KVCache, multi_head_attention
+from tests.engine._hf_blocks import block_sd, convert
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "mla_attention.npz"
 CASES = ("q_lora", "no_q_lora", "yarn")
@@ -36,12 +37,15 @@ def golden():
     return dict(np.load(FIXTURE))
 
 
+def from_hf_block(sd, config):
+    return convert(sd, mla_weight_map("attn", config))
+
+
 def case(golden, key):
     hf = json.loads(str(golden[f"{key}/config"]))
-    config = mla_config_from_hf(hf)
-    sd = {k.removeprefix(f"{key}/sd/"): v for k, v in golden.items()
-          if k.startswith(f"{key}/sd/")}
-    return config, mla_params_from_hf(sd, "attn", config)
+    rope = hf["rope_parameters"]
+    config = mla_config_from_hf(hf, rope["rope_theta"], rope)
+    return config, from_hf_block(block_sd(golden, key), config)
 
 
 # ----------------------------------------------------------------------------- transformers
@@ -215,12 +219,9 @@ def test_hf_loader_checks_shapes(golden):
     config, params = case(golden, "q_lora")
     assert {k: v.shape for k, v in params.items()} == mla_param_shapes(
         "attn", golden["q_lora/x"].shape[-1], config)
-    sd = {k.removeprefix("q_lora/sd/"): v for k, v in golden.items()
-          if k.startswith("q_lora/sd/")}
-    with pytest.raises(ValueError, match="does not fit the MLA config"):
-        mla_params_from_hf(sd, "attn", config.replace(v_head_dim=config.v_head_dim - 1,
-                                                      qk_nope_head_dim=config.qk_nope_head_dim
-                                                      + 1))
+    with pytest.raises(ValueError, match="does not fit the MLA config: q_b_proj has shape"):
+        from_hf_block(block_sd(golden, "q_lora"), config.replace(
+            v_head_dim=config.v_head_dim - 1, qk_nope_head_dim=config.qk_nope_head_dim + 1))
 
 
 def test_rotary_tables_give_the_same_as_plain_rope():

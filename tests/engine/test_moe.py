@@ -20,11 +20,12 @@ from engine.moe import (
     load_balancing_loss,
     moe_ffn,
     moe_param_shapes,
-    moe_params_from_hf,
+    moe_weight_map,
     route,
     route_with,
     sigmoid,
 )
+from tests.engine._hf_blocks import block_sd, convert
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "moe_blocks.npz"
 
@@ -48,10 +49,8 @@ def golden():
 
 
 def case(golden, key):
-    sd = {k.removeprefix(f"{key}/sd/"): v for k, v in golden.items()
-          if k.startswith(f"{key}/sd/")}
     shared = "shared_expert" if key == "qwen2_moe" else "shared_experts"
-    params = moe_params_from_hf(sd, "moe", CONFIGS[key], shared)
+    params = convert(block_sd(golden, key), moe_weight_map("moe", CONFIGS[key], shared))
     return params, golden[f"{key}/x"], golden[f"{key}/y"]
 
 
@@ -121,13 +120,12 @@ def test_hf_loader_names_every_array(golden):
                                                                            config)
 
 
-def test_hf_loader_rejects_what_does_not_fit(golden):
-    sd = {k.removeprefix("mixtral/sd/"): v for k, v in golden.items()
-          if k.startswith("mixtral/sd/")}
+def test_hf_weight_map_rejects_what_does_not_fit(golden):
+    sd = block_sd(golden, "mixtral")
     with pytest.raises(ValueError, match="gate_up_proj has shape"):
-        moe_params_from_hf(sd, "moe", CONFIGS["mixtral"].replace(d_expert=10))
-    with pytest.raises(ValueError, match=r"missing \['gate.e_score_correction_bias'\]"):
-        moe_params_from_hf(sd, "moe", CONFIGS["mixtral"].replace(select_bias=True))
+        convert(sd, moe_weight_map("moe", CONFIGS["mixtral"].replace(d_expert=10)))
+    biased = moe_weight_map("moe", CONFIGS["mixtral"].replace(select_bias=True))
+    assert set(biased) - set(sd) == {"gate.e_score_correction_bias"}
 
 
 # ----------------------------------------------------------------------------- routing
