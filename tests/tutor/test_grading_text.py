@@ -131,3 +131,10 @@ def test_a_preposition_binds_to_the_word_after_it():
     assert covers("BatchNorm averages over the batch", wrong)
     assert not covers("statistics per token across its features, so the batch size does not "
                       "matter", wrong)
+
+
+def test_big_o_brackets_do_not_end_the_clause():
+    assert covers("time is O(n^2 d) per layer", "time quadratic d")
+    assert covers("the FFN costs O(n d^2) per layer", "ffn n d 2")
+    assert covers("HBM accesses are Θ(n^2 d^2 / M)", "memory access quadratic d 2 m")
+    assert covers("extra memory is O(n) with tiling", "memory linear tiling")
