@@ -39,6 +39,11 @@ _EXPORTS = {
     "decoder": "model", "encoder_decoder": "model", "pool": "model", "KVCache": "model",
     "ModelOutput": "model", "CausalLM": "model", "generate": "model",
     "rotary_tables": "model", "rope_frequencies": "model", "causal_window_mask": "model",
+    # mixture of experts and multi-head latent attention
+    "MoEConfig": "moe", "route": "moe", "moe_ffn": "moe", "load_balancing_loss": "moe",
+    "expert_capacity": "moe", "capacity_mask": "moe", "expert_load": "moe", "Routing": "moe",
+    "MLAConfig": "mla", "multi_head_latent_attention": "mla", "absorbed_weights": "mla",
+    "kv_bytes_per_token": "mla", "mla_softmax_scale": "mla", "yarn_mscale": "mla",
     # Hugging Face checkpoints
     "from_hf": "hf", "config_from_hf": "hf",
     # sampling
