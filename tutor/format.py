@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+
+# C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def format_number(x: float) -> str:
@@ -52,3 +56,10 @@ def interval(seconds: float) -> str:
     if days < 365:
         return f"{days / 30:.1f}mo"
     return f"{days / 365:.1f}y"
+
+
+def visible(text: str) -> str:
+    """Text that is safe to print: control and escape characters shown as `\\x1b` or
+    `\\u202e`, never sent to the terminal; tab and newline are kept."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100
+                        else f"\\u{ord(m[0]):04x}", text)

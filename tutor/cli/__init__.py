@@ -8,6 +8,7 @@ the commands that need them, so `tutor --help` starts fast.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 from tutor.cli import bank, demo, export, study  # noqa: F401  (each registers its commands)
@@ -16,7 +17,19 @@ from tutor.cli.app import app
 __all__ = ["app", "main"]
 
 
+def _tolerant_stdio() -> None:
+    """Any bytes in (kept as surrogates, stored as they came), and any text out (a terminal
+    that cannot show a character gets an escape, not a crash)."""
+    for stream, errors in ((sys.stdin, "surrogateescape"), (sys.stdout, "backslashreplace"),
+                           (sys.stderr, "backslashreplace")):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):  # a closed or detached stream
+                reconfigure(errors=errors)
+
+
 def main() -> None:
+    _tolerant_stdio()
     try:
         app(prog_name="tutor")
     except KeyboardInterrupt:

@@ -24,7 +24,9 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except TutorError as e:
-            message = str(e).replace("\n", " ")
+            from tutor.format import visible
+
+            message = visible(str(e).replace("\n", " "))
             sys.stderr.write(f"error: {message}\n")
             raise typer.Exit(e.exit_code) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt, EOFError):
@@ -32,7 +34,9 @@ class _Group(TyperGroup):
         except Exception as e:  # a bug, not bad input: one line, unless debugging
             if os.environ.get("TUTOR_DEBUG") or _is_click_error(e):
                 raise
-            sys.stderr.write(f"error: internal error ({type(e).__name__}: {e}); "
+            from tutor.format import visible
+
+            sys.stderr.write(f"error: internal error ({type(e).__name__}: {visible(str(e))}); "
                              "rerun with TUTOR_DEBUG=1 for the traceback and report it\n")
             raise typer.Exit(1) from None
 

@@ -14,10 +14,12 @@ from tutor.cli.app import (
     _load_bank,
     app,
 )
+from tutor.drills.cli import app as drill_app
 
 export_app = typer.Typer(cls=_Group, no_args_is_help=True, rich_markup_mode=None,
                          help="Export the bank: an Anki deck, a Markdown study guide, or JSON.")
 app.add_typer(export_app, name="export")
+app.add_typer(drill_app, name="drill")
 
 
 def _export_command(fmt: str, summary: str):

@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from tutor.scheduling import Grade
 
@@ -28,6 +28,25 @@ Scalar = int | float | str
 class Strict(BaseModel):
     # YAML reads `accept: [2048]` as a number; text fields take it as the text it was
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _visible(cls, data: Any) -> Any:
+        """A shared bank is untrusted: its control characters are made visible here, once,
+        so no escape sequence from a question file ever reaches a terminal or a log."""
+        return _made_visible(data)
+
+
+def _made_visible(value: Any) -> Any:
+    from tutor.format import visible
+
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, dict):
+        return {_made_visible(k): _made_visible(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_made_visible(v) for v in value]
+    return value
 
 
 class DemoRef(Strict):

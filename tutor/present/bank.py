@@ -6,6 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 from tutor.errors import TutorError, UsageError
+from tutor.format import visible
 from tutor.present.console import console, print_json
 
 
@@ -18,14 +19,15 @@ def topics_view(bank, as_json: bool) -> None:
         print_json(rows)
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"{len(rows)} topics, {len(bank.questions)} questions",
                   title_justify="left")
     table.add_column("topic", no_wrap=True)
     table.add_column("title")
     table.add_column("n", justify="right")
-    for r in rows:
-        table.add_row(r["topic"], r["title"], str(r["questions"]))
+    for r in rows:  # bank text as Text: never read as markup
+        table.add_row(Text(r["topic"]), Text(r["title"]), str(r["questions"]))
     console().print(table)
 
 
@@ -51,6 +53,7 @@ def list_view(bank, topics, tags, kinds, sources, as_json: bool) -> None:
         print_json([q.summary() for q in questions])
         return
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"{len(questions)} questions", title_justify="left", expand=False)
     table.add_column("id", no_wrap=True, overflow="fold")
@@ -58,7 +61,8 @@ def list_view(bank, topics, tags, kinds, sources, as_json: bool) -> None:
     table.add_column("d", justify="right")
     table.add_column("prompt", ratio=1, no_wrap=True, overflow="ellipsis")
     for q in questions:
-        table.add_row(q.id, q.kind, str(q.difficulty), q.prompt.strip().splitlines()[0])
+        first = q.prompt.strip().splitlines()[0] if q.prompt.strip() else ""
+        table.add_row(Text(q.id), q.kind, str(q.difficulty), Text(first))
     console().print(table)
 
 
@@ -85,7 +89,7 @@ def validate_view(paths: list[Path], bank_dirs: list[Path]) -> int:
     import sys
 
     for problem in sorted(bank.problems):
-        sys.stderr.write(f"{problem}\n")
+        sys.stderr.write(f"{visible(str(problem))}\n")
     files = len(bank.files)
     if bank.problems:
         bad = len({p.path for p in bank.problems})

@@ -24,7 +24,9 @@ def print_json(data: Any) -> None:
 
 
 def warn(message: str) -> None:
-    sys.stderr.write(f"warning: {message}\n")
+    from tutor.format import visible
+
+    sys.stderr.write(f"warning: {visible(message)}\n")
 
 
 def rich_progress():
