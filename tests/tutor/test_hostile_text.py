@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+
 import pytest
 
 from tutor.format import visible
