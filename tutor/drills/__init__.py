@@ -13,21 +13,31 @@ Public API (cheap to import; NumPy is loaded only by `check`):
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from tutor.drills.registry import Drill, get_drill, list_drills
-
 __all__ = ["Drill", "CheckResult", "check", "get_drill", "list_drills", "status", "write_stub",
            "record"]
 
 
-def write_stub(name: str, path: Path | str, fresh: bool = False):
+def list_drills():
+    from tutor.drills.registry import list_drills as _list
+
+    return _list()
+
+
+def get_drill(name: str):
+    from tutor.drills.registry import get_drill as _get
+
+    return _get(name)
+
+
+def write_stub(name: str, path, fresh: bool = False):
+    from pathlib import Path
+
     from tutor.drills.stubs import write_stub as _write
 
     return _write(get_drill(name), Path(path), fresh)
 
 
-def check(name: str, path: Path | str, **limits):
+def check(name: str, path, **limits):
     from tutor.drills.grading import check as _check
 
     return _check(name, path, **limits)
@@ -50,4 +60,8 @@ def __getattr__(name: str):
         from tutor.drills.grading import CheckResult
 
         return CheckResult
+    if name == "Drill":
+        from tutor.drills.registry import Drill
+
+        return Drill
     raise AttributeError(f"module 'tutor.drills' has no attribute {name!r}")

@@ -21,7 +21,7 @@ class _DrillGroup(TyperGroup):
 
 
 app = typer.Typer(cls=_DrillGroup, invoke_without_command=True, rich_markup_mode=None,
-                  help="Implement the pieces yourself, graded against the engine.")
+                  subcommand_metavar="[NAME | check NAME | show NAME]")
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="A drill name, e.g. attention.")]
 NowOpt = Annotated[str | None, typer.Option("--now", hidden=True,
@@ -36,7 +36,7 @@ def drills(
         "status, due}.")] = False,
     now: NowOpt = None,
 ) -> None:
-    """Implement softmax, attention, RoPE ... yourself; each is graded against the engine.
+    """Implement softmax, attention, RoPE and more yourself, graded against the engine.
 
     With no NAME, list the drills and their status (new, passed, due, failed).
     `tutor drill NAME` writes a stub to TUTOR_HOME/drills/NAME.py (kept if it

@@ -111,8 +111,10 @@ def _compare_arrays(expected: np.ndarray, received, where: str,
                         f"({expected.dtype} inputs give {expected.dtype} outputs)", where)
     rtol, atol = TOLERANCES.get(str(expected.dtype), TOLERANCES["float64"])
     e, r = expected.astype(np.float64), received.astype(np.float64)
+    finite = np.isfinite(e) & np.isfinite(r)
     with np.errstate(invalid="ignore", over="ignore"):
-        close = np.abs(r - e) <= atol + rtol * np.abs(e)
+        # only finite pairs use the tolerance: rtol * |inf| would accept anything
+        close = finite & (np.abs(r - e) <= atol + rtol * np.abs(e))
     same_special = (np.isnan(e) & np.isnan(r)) | (np.isinf(e) & (e == r))
     bad = ~(close | same_special)
     if not bad.any():

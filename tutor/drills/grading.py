@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 import signal
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tutor.drills.registry import Drill, get_drill
+from tutor.drills.runner import OUT_OF_MEMORY
 from tutor.errors import TutorError
 
 FORBIDDEN_IMPORTS = ("engine", "torch")
@@ -129,7 +131,10 @@ def check_function(name: str, fn, *, cost: bool = True) -> CheckResult:
     encoded = [_encoded(i, c, runner.encode) for i, c in enumerate(cases)]
     user_file = str(Path(getattr(fn.__code__, "co_filename", "")).resolve())
     log(event="start")
-    runner._call_cases(log, fn, encoded, user_file)
+    with warnings.catch_warnings():
+        # as in the child, where NumPy's overflow warnings only print
+        warnings.simplefilter("ignore", RuntimeWarning)
+        runner._call_cases(log, fn, encoded, user_file)
     log(event="done")
     result = grade(drill, spec, cases, events, f"<{fn.__name__}>", None)
     if cost and result.passed and (spec.timing or spec.memory):
@@ -192,7 +197,7 @@ def _run_events(run, cost: bool = False) -> list[dict]:
         why = f"the process was killed by signal {name}"
         if sig == signal.SIGKILL:
             why += " (out of memory?)"
-    elif run.returncode == 3:
+    elif run.returncode == OUT_OF_MEMORY:
         why = f"ran out of memory (the limit is {run.memory_limit / 2**30:g} GiB)"
     else:
         why = (f"the process exited with code {run.returncode} before finishing "
@@ -279,11 +284,7 @@ def grade(drill: Drill, spec, cases, events: list[dict], path: str, run) -> Chec
         elif i in errors:
             err = errors[i]
             state[i] = "failed"
-            message = f"raised {err['type']}: {err['message']}"
-            if err["type"] == "MemoryError":
-                limit = run.memory_limit if run is not None else MEMORY_LIMIT
-                message = (f"raised MemoryError: ran out of memory (the limit is "
-                           f"{limit / 2**30:g} GiB)")
+            message = _raised(err, run)
             failures.append((i, FailingCase(
                 case.check, message, inputs, case.expected, error=message,
                 traceback=_frames(err.get("traceback", []), path),
@@ -323,6 +324,17 @@ def grade(drill: Drill, spec, cases, events: list[dict], path: str, run) -> Chec
               "not_run": sum(s == "not run" for s in state.values())}
     return CheckResult(passed=passed, checks=tuple(checks), failing_case=failing,
                        counts=counts, **base)
+
+
+def _raised(err: dict, run) -> str:
+    """'raised TYPE: message', with what a bare MemoryError or NotImplementedError means."""
+    kind, message = err["type"], err.get("message") or ""
+    if kind == "MemoryError":
+        limit = run.memory_limit if run is not None else MEMORY_LIMIT
+        message = f"ran out of memory (the limit is {limit / 2**30:g} GiB)"
+    elif kind == "NotImplementedError" and not message:
+        message = "the stub is not filled in yet"
+    return f"raised {kind}: {message}" if message else f"raised {kind}"
 
 
 def _param_name(spec, name: str) -> str:
@@ -372,7 +384,6 @@ def _hints(spec, case, received, compare) -> tuple[str, ...]:
             continue
         if compare(wrong, received) is None and compare(wrong, case.expected) is not None:
             hints.append(f"this is what {mistake.message} gives")
-            break
     hint = spec.hints.get(case.check)
     if hint:
         hints.append(hint)
@@ -396,7 +407,7 @@ def _file_problem(drill: Drill, events: list[dict], path: str):
             caret = " " * max((syntax.get("offset") or 1) - 1, 0) + "^"
             return (f"{name}:{syntax['line']}: syntax error: {syntax['msg']}",
                     (syntax.get("text", ""), caret))
-        return (f"{name} raised {e['type']} while being imported: {e['message']}",
+        return (f"{name} {_raised(e, None)} while being imported",
                 _frames(e.get("traceback", []), path))
     ended = [e for e in events if e["event"] == "ended"]
     if ended and not any(e["event"] in ("imported", "case") for e in events):

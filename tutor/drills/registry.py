@@ -6,8 +6,8 @@ with) lives in tutor.drills.specs, which imports NumPy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from tutor.errors import UsageError
 
@@ -15,8 +15,7 @@ SOLUTIONS = Path(__file__).resolve().parent / "solutions"
 DIFFICULTIES = ("easy", "medium", "hard")
 
 
-@dataclass(frozen=True)
-class Drill:
+class Drill(NamedTuple):
     name: str          # what the user types: tutor drill NAME
     function: str      # the function the file must define
     topic: str         # a topic of the question bank

@@ -31,6 +31,7 @@ import traceback
 
 _ALLOWED_KINDS = "biuf"   # bool, signed and unsigned integers, floats
 MAX_ARRAY_BYTES = 16 << 20  # larger results are reported, not sent back
+OUT_OF_MEMORY = 86          # the exit code when the runner itself runs out of memory
 
 
 # ----------------------------------------------------------------------------- codec
@@ -308,6 +309,6 @@ if __name__ == "__main__":
     try:
         code = main(sys.argv)
     except MemoryError:
-        code = 3   # the parent reports the exit code; writing more could fail again
+        code = OUT_OF_MEMORY   # the parent reports it; writing more could fail again
     sys.stdout.flush()
     os._exit(code)   # skip interpreter teardown: user threads or atexit hooks cannot hang it

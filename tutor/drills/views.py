@@ -49,16 +49,16 @@ def list_view(as_json: bool, now: datetime) -> None:
         return
     from rich.table import Table
 
-    table = Table(title="Drills: tutor drill NAME writes a stub, tutor drill check NAME grades it",
-                  title_justify="left")
-    for col in ("name", "topic", "level", "status"):
+    table = Table(title="Drills: `tutor drill NAME` writes a stub, `tutor drill check NAME` "
+                  "grades it", title_justify="left")
+    for col in ("name", "status", "level"):
         table.add_column(col, no_wrap=True)
     table.add_column("implement", ratio=1)
     style = {"passed": "green", "failed": "red", "due": "yellow", "new": ""}
     for r in rows:
         st = r["status"]
-        table.add_row(r["name"], r["topic"], r["difficulty"],
-                      f"[{style[st]}]{st}[/]" if style[st] else st, _esc(r["title"]))
+        table.add_row(r["name"], f"[{style[st]}]{st}[/]" if style[st] else st, r["difficulty"],
+                      _esc(r["title"]))
     _console().print(table)
 
 
