@@ -8,6 +8,7 @@ holds `compute(p, rng, progress) -> dict` and `render(result) -> rich renderable
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -298,6 +299,8 @@ def _check_scalar(p: Param, value: Any) -> tuple[Any, str | None]:
         if not isinstance(value, bool):
             return value, f"expected true or false, got {value!r}"
         return value, None
+    if p.type in (int, float) and isinstance(value, float) and not math.isfinite(value):
+        return value, _not_finite(p, value)
     if p.type is int:
         if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
             return value, f"expected a whole number, got {value!r}"
@@ -305,7 +308,10 @@ def _check_scalar(p: Param, value: Any) -> tuple[Any, str | None]:
     elif p.type is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             return value, f"expected a number, got {value!r}"
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an int too large for a float
+            return value, _not_finite(p, math.inf)
     elif p.type is str:
         if not isinstance(value, str):
             return value, f"expected text, got {value!r}"
@@ -318,6 +324,16 @@ def _check_scalar(p: Param, value: Any) -> tuple[Any, str | None]:
         return value, (f"{_fmt(value)} is above the largest allowed value {_fmt(p.max)} "
                        f"({p.bound_reason})")
     return value, None
+
+
+def _not_finite(p: Param, value: float) -> str:
+    """NaN and the infinities pass `<` and `>` tests in odd ways: refuse them by name."""
+    what = "nan is not a number" if math.isnan(value) else f"{value} is not a finite number"
+    if p.min is not None and p.max is not None:
+        return f"{what}; give a value from {_fmt(p.min)} to {_fmt(p.max)}"
+    if p.max is not None:
+        return f"{what}; the largest allowed value is {_fmt(p.max)}"
+    return f"{what}; give a finite value"
 
 
 def _fmt(x: float) -> str:
