@@ -218,3 +218,22 @@ def test_grade_usage_errors_exit_2(bank, args, message):
 def test_an_unreadable_answer_is_a_usage_error(bank):
     r = runner.invoke(app, ["--bank", str(bank), "grade", "g/pairs"], input="lots\n")
     assert r.exit_code == 2 and "cannot be read" in r.stderr
+
+
+def test_validate_computes_numeric_answers_and_names_the_line(tmp_path):
+    d = tmp_path / "b"
+    d.mkdir()
+    (d / "q.yaml").write_text(
+        "topic: t\ntitle: T\nquestions:\n"
+        "  - {id: t/q, kind: numeric, prompt: 'x?', answer: a, answer_from: "
+        "{name: memory.zero_per_gpu, args: {params_b: 7, gpus: 0, stage: 3}}}\n"
+        "  - {id: t/r, kind: numeric, prompt: 'x?', answer: a, answer_from: "
+        "{name: scaling.dot_std, args: {d_k: 64, var: .inf}}}\n"
+        "  - {id: t/s, kind: numeric, prompt: 'x {d_model:s}?', answer: a, vary: "
+        "{d_model: [1]}, answer_from: {name: params.block_12d2}}\n", encoding="utf-8")
+    r = runner.invoke(app, ["validate", str(d)])
+    assert r.exit_code == 1
+    lines = r.stderr.splitlines()
+    assert any(":4:1: t/q: memory.zero_per_gpu fails: ZeroDivisionError" in x for x in lines)
+    assert any(":5:1: t/r: scaling.dot_std gives inf" in x for x in lines)
+    assert any("{d_model:s}: only {d_model} and {d_model:,} are allowed" in x for x in lines)

@@ -113,8 +113,15 @@ def instance(q: NumericQuestion, values: dict[str, Any]) -> dict[str, Any]:
     """Prompt, answer, value and working for these values."""
     from tutor.formulas import compute_answer
 
+    import math
+
+    from tutor.errors import TutorError
+
     fields = {**q.answer_from.args, **values}
     truth = compute_answer(q.answer_from.name, fields)
+    if not math.isfinite(truth.value):
+        raise TutorError(f"{q.id}: {q.answer_from.name} gives {truth.value} for {values}",
+                         "a card needs a finite answer; run `tutor validate` on its file")
     return {"values": values, "fields": fields, "prompt": fill(q.prompt, fields),
             "answer": fill(q.answer, fields), "value": truth.value, "working": truth.working}
 
@@ -310,3 +317,52 @@ def checks(q: NumericQuestion) -> list[tuple[tuple, str]]:
                 trap.answer_from.name, {**q.answer_from.args, **trap.answer_from.args},
                 set(q.vary))]
     return out
+
+
+CORNERS = 64   # combinations test-computed by `tutor validate`; larger grids test the corners
+
+
+def _combinations(q: NumericQuestion) -> list[dict[str, Any]]:
+    import itertools
+
+    choices = q.choices()
+    names = sorted(choices)
+    grid = 1
+    for n in names:
+        grid *= len(choices[n])
+    if grid <= CORNERS:
+        picks = [choices[n] for n in names]
+    else:
+        picks = [sorted({0, len(choices[n]) - 1}) for n in names]
+        picks = [[choices[n][i] for i in idx] for n, idx in zip(names, picks, strict=True)]
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*picks)]
+
+
+def deep_checks(q: NumericQuestion) -> list[tuple[tuple, str]]:
+    """`tutor validate` only: compute the answer (and every trap) for the values a card can
+    draw, so an argument that breaks the computation, or a value that is not finite, is
+    reported there rather than when the card is first shown."""
+    import math
+
+    for values in _combinations(q):
+        shown = ", ".join(f"{k}={v}" for k, v in values.items())
+        where = f" (with {shown})" if shown else ""
+        bad = [k for k, v in {**q.answer_from.args, **values}.items() if isinstance(v, bool)]
+        if bad:
+            return [(("answer_from",), f"{bad[0]} is true/false; give a number")]
+        try:
+            inst = instance(q, values)
+            fields = inst["fields"]
+            fill(q.prompt, fields)
+            fill(q.answer, fields)
+            traps = trap_values(q, fields)
+        except Exception as e:  # the formula's own message says which argument is wrong
+            return [(("answer_from",), f"{q.answer_from.name} fails{where}: "
+                                       f"{type(e).__name__}: {e}")]
+        if not math.isfinite(inst["value"]):
+            return [(("answer_from",), f"{q.answer_from.name} gives {inst['value']}{where}; "
+                                       "a card needs a finite answer")]
+        for trap, value in traps:
+            if not math.isfinite(value):
+                return [(("traps",), f"trap {trap.name!r} gives {value}{where}")]
+    return []

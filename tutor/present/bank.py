@@ -83,21 +83,38 @@ def show_view(bank, question_id: str, as_json: bool) -> None:
 
 
 def validate_view(paths: list[Path], bank_dirs: list[Path]) -> int:
+    import sys
+
     from tutor.bank import load_bank, load_paths
 
     bank = load_paths(paths) if paths else load_bank(bank_dirs)
-    import sys
-
-    for problem in sorted(bank.problems):
+    problems = list(bank.problems) + deep_problems(bank, paths)
+    for problem in sorted(problems):
         sys.stderr.write(f"{visible(str(problem))}\n")
     files = len(bank.files)
-    if bank.problems:
-        bad = len({p.path for p in bank.problems})
-        sys.stderr.write(f"{len(bank.problems)} problem(s) in {bad} of {files} file(s)\n")
+    if problems:
+        bad = len({p.path for p in problems})
+        sys.stderr.write(f"{len(problems)} problem(s) in {bad} of {files} file(s)\n")
         return 1
     sys.stdout.write(f"ok: {files} file(s), {len(bank.questions)} question(s), "
                      f"{len(bank.topics)} topic(s)\n")
     return 0
+
+
+def deep_problems(bank, paths: list[Path]) -> list:
+    """Checks too costly for every load (a kind's `deep_checks`, e.g. computing answers)."""
+    from tutor.bank.core import Problem
+    from tutor.kinds import kind
+
+    wanted = {str(f) for f in bank.files}
+    out = []
+    for q in bank.questions.values():
+        module = kind(q.kind)
+        path, line = q.origin
+        if not hasattr(module, "deep_checks") or (paths and path not in wanted):
+            continue
+        out += [Problem(path, line, 1, f"{q.id}: {msg}") for _, msg in module.deep_checks(q)]
+    return out
 
 
 def formulas_view(as_json: bool) -> None:
