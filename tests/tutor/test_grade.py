@@ -228,7 +228,9 @@ def test_validate_computes_numeric_answers_and_names_the_line(tmp_path):
         "  - {id: t/q, kind: numeric, prompt: 'x?', answer: a, answer_from: "
         "{name: memory.zero_per_gpu, args: {params_b: 7, gpus: 0, stage: 3}}}\n"
         "  - {id: t/r, kind: numeric, prompt: 'x?', answer: a, answer_from: "
-        "{name: scaling.dot_std, args: {d_k: 64, var: .inf}}}\n"
+        "{name: scaling.dot_std, args: {d_k: 64, var: .inf}}}\n", encoding="utf-8")
+    (d / "s.yaml").write_text(
+        "topic: t\ntitle: T\nquestions:\n"
         "  - {id: t/s, kind: numeric, prompt: 'x {d_model:s}?', answer: a, vary: "
         "{d_model: [1]}, answer_from: {name: params.block_12d2}}\n", encoding="utf-8")
     r = runner.invoke(app, ["validate", str(d)])
