@@ -25,7 +25,10 @@ key/value "head" of width r + d_rope (like MQA). Likewise W_uv folds into W_o.
 RoPE layout: DeepSeek's checkpoints pair dimensions (0, 1), (2, 3), ...
 (rope_interleave=True). As transformers does, the pairs are first gathered into
 the rotate-half layout [even dims | odd dims] and then rotated; queries and keys
-get the same permutation, so scores are unchanged by it.
+get the same permutation, so scores are unchanged by it. Scaled RoPE (YaRN, as
+long-context DeepSeek checkpoints use) arrives as precomputed rotary tables from
+the model (engine.model.rotary_tables); its mscale^2 enters the softmax scale
+(mla_softmax_scale).
 
 Parameter names (weights stored (in, out)); c = r_q if q_lora_rank else d
 ------------------------------------------------------------------------
