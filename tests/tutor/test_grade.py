@@ -237,5 +237,5 @@ def test_validate_computes_numeric_answers_and_names_the_line(tmp_path):
     assert r.exit_code == 1
     lines = r.stderr.splitlines()
     assert any(":4:1: t/q: memory.zero_per_gpu fails: ZeroDivisionError" in x for x in lines)
-    assert any(":5:1: t/r: scaling.dot_std gives inf" in x for x in lines)
+    assert any(":5:1: t/r: scaling.dot_std gives a value that is not finite" in x for x in lines)
     assert any("{d_model:s}: only {d_model} and {d_model:,} are allowed" in x for x in lines)

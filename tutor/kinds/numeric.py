@@ -350,12 +350,17 @@ def deep_checks(q: NumericQuestion) -> list[tuple[tuple, str]]:
         bad = [k for k, v in {**q.answer_from.args, **values}.items() if isinstance(v, bool)]
         if bad:
             return [(("answer_from",), f"{bad[0]} is true/false; give a number")]
+        from tutor.errors import TutorError
+
         try:
             inst = instance(q, values)
             fields = inst["fields"]
             fill(q.prompt, fields)
             fill(q.answer, fields)
             traps = trap_values(q, fields)
+        except TutorError:
+            return [(("answer_from",), f"{q.answer_from.name} gives a value that is not finite"
+                                       f"{where}; a card needs a finite answer")]
         except Exception as e:  # the formula's own message says which argument is wrong
             return [(("answer_from",), f"{q.answer_from.name} fails{where}: "
                                        f"{type(e).__name__}: {e}")]
