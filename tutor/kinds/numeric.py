@@ -111,11 +111,10 @@ def draw(q: NumericQuestion, rng: random.Random,
 
 def instance(q: NumericQuestion, values: dict[str, Any]) -> dict[str, Any]:
     """Prompt, answer, value and working for these values."""
-    from tutor.formulas import compute_answer
-
     import math
 
     from tutor.errors import TutorError
+    from tutor.formulas import compute_answer
 
     fields = {**q.answer_from.args, **values}
     truth = compute_answer(q.answer_from.name, fields)
