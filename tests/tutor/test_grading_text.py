@@ -138,3 +138,10 @@ def test_big_o_brackets_do_not_end_the_clause():
     assert covers("the FFN costs O(n d^2) per layer", "ffn n d 2")
     assert covers("HBM accesses are Θ(n^2 d^2 / M)", "memory access quadratic d 2 m")
     assert covers("extra memory is O(n) with tiling", "memory linear tiling")
+
+
+def test_function_brackets_and_dot_products_do_not_end_the_clause():
+    assert covers("scores are q_i . k_j / sqrt(d_k), then a softmax", "score sqrt softmax")
+    assert covers("softmax(Q K^T / sqrt(d_k)) V is the output", "softmax sqrt output")
+    assert covers("q.k grows with d_k", "q dot k (grow) d_k")
+    assert not covers("The model ends with v. Then it stops.", "v stop")

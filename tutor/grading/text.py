@@ -38,6 +38,8 @@ _SYMBOLS = {
 }
 _NORM = r"(?:layer\s*norm|layernorm|rms\s*norm|rmsnorm|ln|norm)"
 _SUBLAYER = r"(?:f|g|sub-?layer|attn|attention|ffn|mlp|block)"
+_FUNCTION = (r"(sqrt|exp|log|ln|softmax|relu|gelu|silu|swish|tanh|sin|cos|pe|phi|sigmoid|max|min"
+             r"|argmax|mean|var|attention|layernorm|rmsnorm)")
 _MATH = [
     # order matters: the most specific forms first
     (r"\bo\s*\(\s*n\s*(?:\^|\*\*)\s*2\s*\)|\bo\s*\(\s*n\s*squared\s*\)|\bo\s*\(\s*n\s*2\s*\)"
@@ -63,6 +65,12 @@ _MATH = [
     (rf"\bx\s*\+\s*{_SUBLAYER}\s*\(\s*x\s*\)", " x plus fx "),
     # a comparison names a winner: "a is better than b" is not "better with b"
     (r"\b(?:better|superior)\s+than\b|\boutperform(?:s|ed|ing)?\b", " outperform "),
+    # "q . k" and "q_i.k_j" are dot products, not full stops
+    (r"\b([qkvxyw](?:_?[a-z0-9])?)\s*\.\s*([qkvxyw](?:_?[a-z0-9])?)\b", r" \1 dot \2 "),
+    # a maths function's brackets do not end the clause: sqrt(d_k) -> "sqrt d_k"; listed
+    # twice so one level of nesting opens too, softmax(q k^t / sqrt(d_k))
+    (rf"\b{_FUNCTION}\s*\(\s*([^()]{{1,40}}?)\s*\)", r" \1 \2 "),
+    (rf"\b{_FUNCTION}\s*\(\s*([^()]{{1,40}}?)\s*\)", r" \1 \2 "),
 ]
 _CONTRACTIONS = [
     (r"\bcan't\b|\bcannot\b", "can not"), (r"\bwon't\b", "will not"),
