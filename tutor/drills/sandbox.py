@@ -122,6 +122,9 @@ def run_child(request: dict, time_limit: float = TIME_LIMIT_S,
         seconds = time.perf_counter() - start
         for r in readers:
             r.join(timeout=2.0)
+        for stream in (proc.stdout, proc.stderr):
+            with contextlib.suppress(OSError):
+                stream.close()
         return ChildRun(_read_events(res_path), proc.returncode, timed_out, seconds, out, err,
                         time_limit, memory_limit)
     finally:
