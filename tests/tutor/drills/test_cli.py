@@ -51,8 +51,9 @@ def test_list_json_has_every_drill_with_its_status():
 
 
 def test_no_drill_name_collides_with_a_subcommand():
-    from tutor.drills.cli import app as drill_app
     from typer.main import get_group
+
+    from tutor.drills.cli import app as drill_app
 
     commands = set(get_group(drill_app).commands)
     assert commands == {"start", "check", "show"}
