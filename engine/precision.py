@@ -174,8 +174,11 @@ def bf16_bits(x: np.ndarray, rounding: str = "nearest-even") -> np.ndarray:
 
 
 def cast(x: np.ndarray, fmt: FloatFormat, saturate: bool = False) -> np.ndarray:
-    """x stored in `fmt` and read back: decode(encode(x)).   (...) -> (...) float64"""
-    return decode(encode(x, fmt, saturate), fmt)
+    """x stored in `fmt` and read back: the value of decode(encode(x)), without the bits.
+
+    (...) -> (...) float64
+    """
+    return round_to_format(x, fmt, saturate)
 
 
 def all_values(fmt: FloatFormat) -> np.ndarray:
@@ -208,7 +211,10 @@ def dynamic_loss_scale(grad_steps: list[np.ndarray], fmt: FloatFormat = FP16,
     """
     scale, clean, out = init_scale, 0, []
     for g in grad_steps:
-        overflow = not np.all(np.isfinite(loss_scaled_cast(g, scale, fmt)))
+        g = np.asarray(g, dtype=np.float64)
+        # rounding is monotone, so the cast overflows exactly when the largest |g| does
+        amax = np.max(np.abs(g)) if g.size else 0.0
+        overflow = bool(np.isnan(g).any() or not np.isfinite(loss_scaled_cast(amax, scale, fmt)))
         out.append((scale, overflow))
         if overflow:
             scale, clean = scale / factor, 0

@@ -12,7 +12,8 @@ policy already ranks right, by a margin, stop contributing. A small beta lets
 the policy drift far from the reference before the loss saturates.
 
 The toy policy here is a table of logits (T, V): response y (T tokens) has
-log pi(y) = sum_t log_softmax(logits[t])[y_t], so the gradient is exact.
+log pi(y) = sum_t log_softmax(logits[t])[y_t], whose gradient is
+onehot(y_t) - softmax(logits_t), so the DPO gradient is exact.
 
 GRPO (Shao et al. 2024) samples a group of G answers per prompt and uses the
 group-normalised reward (r - mean) / std as every token's advantage, with no
@@ -50,16 +51,6 @@ def sequence_logprob(logits: np.ndarray, tokens: np.ndarray) -> np.ndarray:
     return np.take_along_axis(lp, tokens[..., None], axis=-1)[..., 0].sum(-1)
 
 
-def sequence_logprob_grad(logits: np.ndarray, tokens: np.ndarray) -> np.ndarray:
-    """d log pi(y) / d logits = onehot(y_t) - softmax(logits_t).   -> (..., T, V)"""
-    tokens = np.asarray(tokens)
-    p = softmax(np.asarray(logits, dtype=np.float64), axis=-1)
-    p = np.broadcast_to(p, tokens.shape + p.shape[-1:])
-    onehot = np.zeros(p.shape)
-    np.put_along_axis(onehot, tokens[..., None], 1.0, axis=-1)
-    return onehot - p
-
-
 @dataclass(frozen=True)
 class DPOResult:
     """loss: mean over pairs. margin: z / beta per pair (the implicit reward gap).
@@ -71,23 +62,36 @@ class DPOResult:
     grad: np.ndarray
 
 
+def _onehot_sum(tokens: np.ndarray, weight: np.ndarray, vocab: int) -> np.ndarray:
+    # sum_i weight_i onehot(tokens_i): (n, T) ids -> (T, vocab)
+    out = np.zeros((tokens.shape[-1], vocab))
+    np.add.at(out, (np.broadcast_to(np.arange(tokens.shape[-1]), tokens.shape), tokens),
+              np.broadcast_to(weight[:, None], tokens.shape))
+    return out
+
+
 def dpo_loss(logits: np.ndarray, ref_logits: np.ndarray, chosen: np.ndarray,
              rejected: np.ndarray, beta: float) -> DPOResult:
     """DPO on pairs for a table-of-logits policy.   logits, ref_logits: (T, V)
-    chosen, rejected: (n_pairs, T) token ids of y_w and y_l."""
+    chosen, rejected: (n_pairs, T) token ids of y_w and y_l.
+
+    dL/dlogits = -beta mean_i sigmoid(-z_i) (d log pi(y_w,i) - d log pi(y_l,i)); with
+    equal-length responses the -softmax(logits_t) terms of the two gradients cancel, leaving
+    -beta mean_i sigmoid(-z_i) (onehot(y_w,i) - onehot(y_l,i)).
+    """
     if not beta > 0:
         raise ValueError(f"beta={beta} must be > 0")
-    pw, pl = sequence_logprob(logits, chosen), sequence_logprob(logits, rejected)
-    rw, rl = sequence_logprob(ref_logits, chosen), sequence_logprob(ref_logits, rejected)
-    margin = (pw - rw) - (pl - rl)                                  # (n_pairs,)
-    z = beta * margin
+    chosen, rejected = np.asarray(chosen), np.asarray(rejected)
+    lp = log_softmax(np.asarray(logits, dtype=np.float64), axis=-1)           # (T, V)
+    lr = log_softmax(np.asarray(ref_logits, dtype=np.float64), axis=-1)
+    t = np.arange(lp.shape[0])
+    margin = ((lp[t, chosen] - lr[t, chosen]) - (lp[t, rejected] - lr[t, rejected])).sum(-1)
+    z = beta * margin                                                         # (n_pairs,)
     loss = float(-np.mean(log_sigmoid(z)))
     weight = sigmoid(-z)
-    # dL/dlogits = mean_i -sigmoid(-z_i) beta (d log pi(y_w,i) - d log pi(y_l,i))
-    gw = sequence_logprob_grad(logits, chosen)                       # (n_pairs, T, V)
-    gl = sequence_logprob_grad(logits, rejected)
-    grad = -beta * np.mean(weight[:, None, None] * (gw - gl), axis=0)
-    return DPOResult(loss=loss, margin=margin, weight=weight, grad=grad)
+    vocab = lp.shape[-1]
+    grad = -beta * (_onehot_sum(chosen, weight, vocab) - _onehot_sum(rejected, weight, vocab))
+    return DPOResult(loss=loss, margin=margin, weight=weight, grad=grad / len(z))
 
 
 def train_dpo(ref_logits: np.ndarray, chosen: np.ndarray, rejected: np.ndarray, beta: float,

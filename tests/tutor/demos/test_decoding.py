@@ -101,3 +101,43 @@ def test_renders_within_60_columns(result):
     text = helpers.render_text("decoding", result)
     helpers.assert_fits(text)
     assert "Takeaway" in text
+
+
+def test_min_p_keeps_tokens_within_min_p_of_the_top(result):
+    probs = softmax(np.array(result["logits"]))
+    keep = probs >= 0.1 * probs.max()                          # the default min_p
+    expected = np.where(keep, probs, 0) / probs[keep].sum()
+    m = result["methods"]["min_p"]
+    assert m["kept"] == keep.sum()
+    np.testing.assert_allclose(m["probs"], expected, rtol=1e-9, atol=1e-12)
+
+
+def test_repetition_penalty_continuation_recomputed_without_the_cache():
+    r = run(seed=1, steps=15, repetition_penalty=1.5)
+    model, prompt = build_model(np.random.default_rng(1), 15)
+    ids = prompt[0].tolist()
+    for _ in range(15):
+        logits = model(np.array([ids]))[0, -1].astype(np.float64)
+        seen = sorted(set(ids))
+        logits[seen] = np.where(logits[seen] > 0, logits[seen] / 1.5, logits[seen] * 1.5)
+        ids.append(int(np.argmax(logits)))
+    assert r["penalty"]["continuation_ids"] == ids[prompt.shape[-1]:]
+
+
+def test_beam_scores_are_real_log_probabilities():
+    r = run(seed=2, steps=12, beam_width=4)
+    assert r["beam"]["score"] == pytest.approx(r["beam"]["logprob"], abs=1e-3)
+    one = run(seed=2, steps=12, beam_width=1)
+    assert one["beam"]["continuation_ids"] == one["methods"]["greedy"]["continuation_ids"]
+    assert one["beam"]["logprob"] == pytest.approx(one["greedy_logprob"], abs=1e-3)
+
+
+def test_a_beam_search_too_long_for_a_demo_is_refused():
+    from tutor import demos
+    from tutor.demos.registry import DEMOS
+    from tutor.errors import UsageError
+
+    # 100 steps after an 18-character prompt: 6,750 positions per beam, 24,000 allowed
+    with pytest.raises(UsageError, match="largest --beam-width allowed is 3"):
+        demos.prepare(DEMOS["decoding"], {"beam_width": 8, "steps": 100})
+    demos.prepare(DEMOS["decoding"], {"beam_width": 1, "steps": 200})      # the longest run
