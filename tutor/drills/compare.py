@@ -126,10 +126,10 @@ def _compare_arrays(expected: np.ndarray, received, where: str,
     elif np.isinf(rv) and not np.isinf(ev):
         msg = f"{rv} where a finite number was expected (overflow?)"
     else:
-        msg = f"differs by {abs(rv - ev):.3g} (tolerance {atol + rtol * abs(ev):.3g})"
+        msg = f"off by {abs(rv - ev):.3g} (tolerance {atol + rtol * abs(ev):.2g})"
     n_bad = int(bad.sum())
     if n_bad > 1:
-        msg += f"; {n_bad} of {bad.size} elements differ"
+        msg += f", in {n_bad} of {bad.size} elements"
     return Mismatch(msg, where, None if scalar else idx, ev, rv)
 
 
@@ -138,7 +138,7 @@ def _first(bad: np.ndarray, expected, received, where, msg) -> Mismatch | None:
         return None
     idx = tuple(int(i) for i in np.argwhere(bad)[0]) if bad.ndim else ()
     n_bad = int(bad.sum())
-    note = f"; {n_bad} of {bad.size} elements differ" if n_bad > 1 else ""
+    note = f", in {n_bad} of {bad.size} elements" if n_bad > 1 else ""
     return Mismatch(msg + note, where, idx, expected[idx].item(), received[idx].item())
 
 

@@ -27,6 +27,7 @@ class Check:
     name: str
     result: str          # "passed", "failed" or "not run"
     message: str
+    hint: str = ""       # for a failed check: what usually causes it
 
     @property
     def passed(self) -> bool:
@@ -70,7 +71,7 @@ class CheckResult:
 
         out = {"drill": self.drill, "path": self.path, "passed": self.passed,
                "checks": [{"name": c.name, "result": c.result, "passed": c.passed,
-                           "message": c.message} for c in self.checks],
+                           "message": c.message, "hint": c.hint} for c in self.checks],
                "problem": self.problem, "traceback": list(self.traceback),
                "tolerance": self.tolerance, "measurements": list(self.measurements),
                "stdout": self.stdout, "stderr": self.stderr,
@@ -361,8 +362,8 @@ def _group_checks(cases, state, failures) -> list[Check]:
         n_fail = sum(state[i] == "failed" for i in ids)
         if n_fail:
             fc = first_failure[name][2]
-            checks.append(Check(name, "failed", f"{n_fail} of {len(ids)} cases failed: "
-                                f"{fc.message}"))
+            checks.append(Check(name, "failed", f"{n_fail} of {len(ids)} cases: {fc.message}",
+                                fc.hints[0] if fc.hints else ""))
         elif n_pass == len(ids):
             checks.append(Check(name, "passed", f"{len(ids)} case{'s' * (len(ids) > 1)}"))
         else:

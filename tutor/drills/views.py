@@ -144,9 +144,14 @@ def render_result(result, due: str | None, now: datetime | None) -> None:
     con.print(f"[bold]drill {result.drill}[/]: {_esc(result.path)}")
     width = max((len(c.name) for c in result.checks), default=0)
     for c in result.checks:
-        colour = {"passed": "green", "failed": "red"}.get(c.result, "dim")
-        mark = MARKS[c.result]
-        con.print(f"  [{colour}]{mark:<4}[/] {_esc(c.name):<{width}}  {_esc(c.message)}")
+        if c.result == "passed":
+            con.print(f"  [green]ok[/]   {_esc(c.name):<{width}}  [dim]{_esc(c.message)}[/]")
+            continue
+        colour = "red" if c.result == "failed" else "dim"
+        con.print(f"  [{colour}]{MARKS[c.result]:<4}[/] {_esc(c.name)}")
+        con.print(f"       {_esc(c.message)}")
+        if c.hint:
+            con.print(f"       [dim]hint: {_esc(c.hint)}[/]")
     for line in result.traceback:
         con.print(f"    {_esc(line)}", highlight=False)
     fc = result.failing_case
@@ -163,8 +168,8 @@ def render_result(result, due: str | None, now: datetime | None) -> None:
             _print_block(con, "received: ", show(fc.received))
             if fc.index is not None:
                 where = f"{fc.where}" if fc.where else ""
-                con.print(f"  first difference{_esc(where)} at index {_esc(str(list(fc.index)))}"
-                          f": expected {fc.expected_value!r}, received {fc.received_value!r}")
+                con.print(f"  first difference{_esc(where)} at index {_esc(str(list(fc.index)))}:")
+                con.print(f"    expected {fc.expected_value!r}, received {fc.received_value!r}")
             con.print(f"  [red]{_esc(fc.message)}[/]")
         for h in fc.hints:
             con.print(f"  hint: {_esc(h)}")
@@ -180,7 +185,9 @@ def render_result(result, due: str | None, now: datetime | None) -> None:
                     con.print(f"  | {_esc(line[:200])}", highlight=False)
                 if len(lines) > 12:
                     con.print(f"  | ... ({len(lines) - 12} more lines)")
-    con.print(f"\n[dim]tolerances: {_esc(result.tolerance)}[/]")
+    con.print("\n[dim]tolerances:[/]")
+    for part in result.tolerance.split("; "):
+        con.print(f"[dim]  {_esc(part)}[/]")
     n_ok = sum(c.passed for c in result.checks)
     verdict = "[green]PASSED[/]" if result.passed else "[red]FAILED[/]"
     tail = f" ({n_ok} of {len(result.checks)} checks passed)"

@@ -112,9 +112,9 @@ def test_a_wrong_file_fails_shows_the_case_and_is_recorded_as_failed(tmp_path):
     out = r.stdout
     assert "smallest failing case (large logits (no overflow))" in out
     assert "x = ndarray (2,) float64" in out and "expected:" in out and "received:" in out
-    assert "first difference at index [0]" in out
+    assert "first difference at index [0]:" in out
     assert "exp without subtracting the max first" in out       # the mistake is named
-    assert "tolerances: float64" in out
+    assert "tolerances:\n  float64: |received - expected| <= 1e-09" in out
     status = {r["name"]: r["status"] for r in json.loads(run("drill", "--json").stdout)}
     assert status["softmax"] == "failed"
 
