@@ -69,6 +69,9 @@ _EXPORTS = {
     "chinchilla_optimal": "accounting", "training_memory": "accounting",
     "activation_memory": "accounting", "kv_cache_bytes": "accounting",
     "inference_memory": "accounting",
+    # losses and backward passes
+    "cross_entropy": "loss", "smoothed_targets": "loss",
+    "softmax_backward": "backward", "layer_norm_backward": "backward",
     # bpe
     "train_bpe": "bpe", "BPETokenizer": "bpe", "pretokenize": "bpe",
     "tokens_per_word": "bpe", "oov_rate": "bpe",
