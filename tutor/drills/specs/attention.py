@@ -358,6 +358,16 @@ def _input_bytes(args) -> int:
     return sum(a.nbytes for a in args if isinstance(a, np.ndarray))
 
 
+def _full_scores(args) -> int:
+    return args[0].shape[0] * args[1].shape[0] * 8                # (n_q, n_k) float64
+
+
+def _scores_memory(what: str, probe) -> Memory:
+    """Peak memory at most a quarter of the full score matrix, plus two copies of the inputs."""
+    return Memory(what, probe, max_bytes=lambda a: _full_scores(a) // 4 + 2 * _input_bytes(a),
+                  full_bytes=_full_scores)
+
+
 register(Spec(
     name="flash-attention", params=("q", "k", "v", "block_size"),
     reference=in_dtype(_flash_ref),
@@ -367,10 +377,8 @@ register(Spec(
            "n_k not a multiple of block_size": "the last block is shorter: slice "
            "k[..., j:j + block_size, :] and let it be"},
     mistakes=(Mistake("l and acc not rescaled when the running max grows", _flash_no_rescale),),
-    memory=Memory("never holds the (n_q, n_k) scores",
-                  lambda rng: ((*_probe(rng, 256, 16384, 4), 256), {}),
-                  max_bytes=lambda a: a[0].shape[0] * a[1].shape[0] * 8 // 4 + 2 * _input_bytes(a),
-                  full_bytes=lambda a: a[0].shape[0] * a[1].shape[0] * 8),
+    memory=_scores_memory("never holds the (n_q, n_k) scores",
+                          lambda rng: ((*_probe(rng, 256, 16384, 4), 256), {})),
 ))
 
 # ----------------------------------------------------------------------------- linear
@@ -406,8 +414,6 @@ register(Spec(
     mistakes=(Mistake("the normaliser phi(q) . sum phi(k) left out", _linear_unnormalised),
               Mistake("causal=True ignored (sums over every key)",
                       lambda q, k, v, causal=False: _linear_ref(q, k, v, False))),
-    memory=Memory("never forms the n x n matrix",
-                  lambda rng: (_probe(rng, 2048, 2048, 4), {}),
-                  max_bytes=lambda a: a[0].shape[0] * a[1].shape[0] * 8 // 4 + 2 * _input_bytes(a),
-                  full_bytes=lambda a: a[0].shape[0] * a[1].shape[0] * 8),
+    memory=_scores_memory("never forms the n x n matrix",
+                          lambda rng: (_probe(rng, 2048, 2048, 4), {})),
 ))
