@@ -2,7 +2,7 @@
 
 The layer is the query projection W_q (64 x 64) of block 0 of a small random
 LLaMA-style engine model (RMSNorm, SwiGLU, RoPE, float64); its inputs are the
-model's own normed hidden states for 256 random tokens. The task: make the
+model's own normed hidden states for 128 random tokens. The task: make the
 layer compute x (W + Delta*), where Delta* is a fixed update of rank
 `--task-rank` plus 5% full-rank noise, drawn from the seed (a stand-in for what
 fine-tuning asks of a layer). For each rank r, A and B are trained by Adam
@@ -42,7 +42,7 @@ from __future__ import annotations
 import math
 
 D_MODEL = 64
-TOKENS = (4, 64)            # batch x sequence of random token ids
+TOKENS = (2, 64)            # batch x sequence of random token ids
 LAYER = "blocks.0.attn.w_q"
 NOISE = 0.05
 

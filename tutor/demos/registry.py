@@ -233,7 +233,7 @@ _DEMOS = [
                  Param("alpha", float, 16.0, "LoRA alpha (the update is scaled by alpha/r).",
                        0.01, 1024.0),
                  Param("task_rank", int, 4, "Rank of the update the task needs.", 1, 64),
-                 Param("steps", int, 300, "Adam steps per rank.", 1, 3000),
+                 Param("steps", int, 200, "Adam steps per rank.", 1, 3000),
                  Param("preset", str, "llama-2-7b", "Real model for the counts and memory.",
                        choices=_PRESETS),
                  Param("rank", int, 16, "Rank for the real model's adapters.", 1, 1024),
@@ -264,7 +264,7 @@ _DEMOS = [
              aliases=("fp16", "bf16", "fp8", "loss-scaling", "half-precision", "precision"),
              params=(
                  Param("vocab", int, 32000, "Vocabulary of the gradient example.", 256, 262144),
-                 Param("rows", int, 16, "Token positions whose gradients are cast.", 1, 512),
+                 Param("rows", int, 8, "Token positions whose gradients are cast.", 1, 512),
                  Param("batch_tokens", int, 8192, "Tokens the loss is averaged over.", 1,
                        10_000_000),
                  Param("block", int, 32, "Values per FP8 scale.", 1, 4096),
