@@ -145,3 +145,9 @@ def test_function_brackets_and_dot_products_do_not_end_the_clause():
     assert covers("softmax(Q K^T / sqrt(d_k)) V is the output", "softmax sqrt output")
     assert covers("q.k grows with d_k", "q dot k (grow) d_k")
     assert not covers("The model ends with v. Then it stops.", "v stop")
+
+
+def test_comparison_signs_and_sharpen_flatten_words():
+    assert covers("with T < 1 the distribution sharpens", "t below 1 sharper")
+    assert covers("T > 1 makes it more uniform", "t above 1 flatten")
+    assert not covers("T > 1 makes it more uniform", "t below 1")

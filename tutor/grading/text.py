@@ -57,6 +57,9 @@ _MATH = [
     (r"\btriples?\b|\btripled\b", " 3x "),
     (r"\bhalf\b|\bhalve[sd]?\b", " half "),
     (r"\bkv\b|\bk\s*/\s*v\b|\bkey[\s/-]*value\b|\bkeys?\s+and\s+values?\b", " kv "),
+    # comparison signs, e.g. "T < 1 sharpens": below and above, not dropped as punctuation
+    (r"<=", " at most "), (r">=", " at least "),
+    (r"(?<![<>=-])<(?![<>=-])", " below "), (r"(?<![<>=-])>(?![<>=])", " above "),
     # "non-linear" is one word, not "linear" with a stray "non"
     (r"\bnon[\s-]+(?=[a-z])", "non"),
     # norm placement and residual formulas, before the brackets split them into clauses
@@ -121,7 +124,8 @@ _SYNONYMS = [
     "allow let permit enable",
     "stable stability steady",
     "unstable instability diverge divergence",
-    "saturate saturation onehot peaked peaky spiky sharp",
+    "saturate saturation onehot peaked peaky spiky sharp sharper sharpen sharpens",
+    "flatten flat flatter flattens uniform",
     "learn train fit",
     "memory ram vram hbm",
     "cost expense expensive costly price",
