@@ -134,8 +134,12 @@ class _Log:
 
 
 def _limit_resources(memory_bytes: int, cpu_seconds: int) -> None:
-    import resource
     import signal
+
+    try:
+        import resource
+    except ImportError:   # not POSIX: only the parent's wall-clock limit applies
+        return
 
     # past RLIMIT_FSIZE a write fails with an OSError instead of killing the process
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)

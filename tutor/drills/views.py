@@ -103,7 +103,7 @@ def _open_editor(path: Path) -> None:
 def check_path(drill: Drill, file: Path | None) -> Path:
     from tutor.drills.stubs import default_path
 
-    path = file if file is not None else default_path(drill)
+    path = file.expanduser() if file is not None else default_path(drill)
     if not path.is_file():
         hint = (f"run `tutor drill {drill.name}` to write the stub there" if file is None
                 else "check the path")
@@ -119,13 +119,18 @@ def run_check(drill: Drill, path: Path, as_json: bool, record: bool, now: dateti
     result = check(drill.name, path, time_limit=time_limit)
     due = None
     if record:
+        from tutor.errors import StoreError
+
         when = now or progress.now_utc()
-        row = progress.record(drill, result.passed, when,
-                              elapsed_ms=int((time.perf_counter() - start) * 1000),
-                              summary={"checks": len(result.checks),
-                                       "failed": [c.name for c in result.checks
-                                                  if not c.passed]})
-        due = row.due if row is not None else None
+        try:
+            row = progress.record(drill, result.passed, when,
+                                  elapsed_ms=int((time.perf_counter() - start) * 1000),
+                                  summary={"checks": len(result.checks),
+                                           "failed": [c.name for c in result.checks
+                                                      if not c.passed]})
+            due = row.due if row is not None else None
+        except StoreError as e:   # the result is still worth showing
+            sys.stderr.write(f"warning: the result was not saved: {e}\n")
     if as_json:
         from tutor.present.console import print_json
 

@@ -249,3 +249,11 @@ def test_help_does_not_import_numpy():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          timeout=60).stdout
     assert out.strip().endswith("NO NUMPY")
+
+
+def test_a_broken_store_does_not_hide_the_result(tmp_path):
+    (home() / "progress.db").mkdir(parents=True)
+    f = write(tmp_path, SOFTMAX)
+    r = run("drill", "check", "softmax", "--file", str(f))
+    assert r.exit_code == 0 and "PASSED" in r.stdout
+    assert "warning: the result was not saved" in r.stderr
