@@ -27,7 +27,7 @@ def test_every_example_card_through_the_scriptable_protocol(monkeypatch):
     monkeypatch.setenv("TUTOR_NOW", "2026-03-01T12:00:00Z")
     bank = load_paths([EXAMPLES], against_builtin=True)
     # a first session that skips every card shows the seeded order without answering
-    skip = runner.invoke(app, QUIZ, input="s\n" * 5)
+    skip = runner.invoke(app, QUIZ, input=":s\n" * 5)
     order = re.findall(r"\[\d/5\] (my-first-topic/[a-z-]+)", skip.stderr)
     assert sorted(order) == sorted(bank.questions)
 

@@ -179,13 +179,14 @@ def test_choice_letters_in_any_order_and_case(bank):
     assert "Rotates queries and keys." in result.stderr  # every explanation is shown
 
 
-def test_choice_partial_answer_is_wrong_and_d_is_a_letter_here(bank):
-    # option D exists, so a bare `d` is the answer D, not the demo key
+def test_a_bare_letter_is_always_an_answer_never_a_command(bank):
+    # option D exists; commands need their colon on every card, so `d` is the answer D
     result, graded, _ = quiz(bank, ["-t", "q-choice"], "d\n")
     assert result.exit_code == 0, result.stderr
     assert graded[0]["correct"] is False and graded[0]["rating"] == "again"
     assert graded[0]["answer"] == "d"
-    assert "prefix with ':'" in result.stderr
+    assert ":d prove it" not in result.stderr  # no demo on this card, so no :d in the footer
+    assert ":h hint · :s skip · :u undo · :q quit · ? more" in result.stderr
 
 
 def test_choice_hint_with_colon_prefix(bank):
@@ -263,7 +264,7 @@ def test_q_ends_and_eof_ends_cleanly(bank):
 
 
 def test_skip_and_hint(bank):
-    result, graded, summary = quiz(bank, ["-t", "q-recall"], "h\ns\nx\n2\n")
+    result, graded, summary = quiz(bank, ["-t", "q-recall"], ":h\n:s\nx\n2\n")
     assert "exponentiate, then normalise" in result.stderr
     assert [g["id"] for g in graded] == ["q-recall/layernorm"] and summary["skipped"] == 1
 
@@ -280,7 +281,7 @@ def test_plain_output_without_json(bank):
                                       "--now", NOW.isoformat()], input="A,C\n")
     assert result.exit_code == 0
     assert "Which of these are positional encodings?" in result.stdout
-    assert "1 card: 1 right, 0 wrong" in result.stdout
+    assert "1 answer: 1 right, 0 wrong" in result.stdout
 
 
 def test_unknown_topic_and_bad_options(bank):
@@ -408,7 +409,7 @@ def test_removed_question_keeps_its_history(bank, tmp_path):
 
 
 def test_prove_it_runs_the_demo_inline(bank):
-    result, graded, _ = quiz(bank, ["-t", "q-demo"], "d\nmine\n3\n")
+    result, graded, _ = quiz(bank, ["-t", "q-demo"], ":d\nmine\n3\n")
     assert result.exit_code == 0, result.stderr
     assert graded[0]["id"] == "q-demo/scaling" and graded[0]["rating"] == "good"
     assert "d_k" in result.stderr and "1024" not in result.stderr  # the card's own args
@@ -422,7 +423,7 @@ def test_a_failing_demo_does_not_end_the_session(bank, monkeypatch):
         raise UsageError("--n-keys: 100,000 is above the largest allowed value 4,096")
 
     monkeypatch.setattr(tutor.present.demo, "show_demo", refuse)
-    result, graded, _ = quiz(bank, ["-t", "q-demo"], "d\nmine\n3\n")
+    result, graded, _ = quiz(bank, ["-t", "q-demo"], ":d\nmine\n3\n")
     assert result.exit_code == 0, result.stderr
     assert "demo failed: --n-keys: 100,000" in result.stderr
     assert graded[0]["rating"] == "good"

@@ -179,9 +179,15 @@ def _question_checks(q: AnyQuestion) -> list[tuple[tuple, str]]:
     from tutor.kinds import kind
 
     out: list[tuple[tuple, str]] = []
+    module = kind(q.kind)
     if q.demo is not None:
-        out += [(("demo", *p), msg) for p, msg in check_demo_args(q.demo.name, q.demo.args)]
-    out += kind(q.kind).checks(q)
+        # a numeric card's '{name}' demo values are checked with each value it can draw
+        for args in getattr(module, "demo_arg_samples", lambda q: [q.demo.args])(q):
+            problems = check_demo_args(q.demo.name, args)
+            out += [(("demo", *p), msg) for p, msg in problems]
+            if problems:
+                break
+    out += module.checks(q)
     return out
 
 

@@ -12,6 +12,7 @@ from tutor.cli.app import (
     TagOpt,
     TopicOpt,
     _complete_id,
+    _kinds,
     _load_bank,
     _load_index,
     app,
@@ -22,10 +23,14 @@ from tutor.cli.app import (
 def quiz(
     topic: TopicOpt = None,
     tag: TagOpt = None,
+    kind: Annotated[list[str] | None, typer.Option(
+        "--kind", "-k", metavar="KIND",
+        help="Only this kind (repeatable): " + ", ".join(_kinds()) + ".")] = None,
     count: Annotated[int | None, typer.Option("--count", "-n", help="At most N cards.")] = None,
     new: Annotated[bool, typer.Option("--new", help="Only cards never seen before.")] = False,
-    cram: Annotated[bool, typer.Option("--cram", help="Review ahead, weakest first, without "
-                                       "changing the schedule (logged as cram).")] = False,
+    cram: Annotated[bool, typer.Option("--cram", help="Review the cards you have seen, weakest "
+                                       "first, without changing the schedule (logged as cram); "
+                                       "with --new, look at new cards instead.")] = False,
     interview_date: Annotated[str | None, typer.Option(
         "--interview-date", metavar="YYYY-MM-DD", help="Order cards by predicted recall on "
         "that day (lowest first) and report readiness by topic.")] = None,
@@ -42,22 +47,31 @@ def quiz(
 ) -> None:
     """Spaced-repetition quiz: due reviews first, then new cards; every answer is saved at once.
 
-    Keys while a card is open: d proves the answer with its live demo, h shows the hint,
-    s skips, q quits. Recall cards: Enter reveals the answer, then rate 1-4 (again, hard,
-    good, easy). Choice: letters (A,C). Order: step numbers (3 1 2). Numeric: 124M, 1.2e8,
-    2^30, 2 GiB. When a choice card has an option D, H, S or Q, type :d, :h, :s or :q.
+    Commands start with a colon on every card, so an answer is never taken for one:
+    :d proves the answer with its live demo (then shows the card again), :h shows the
+    hint, :s skips, :u undoes the last answer, :b buries the card until tomorrow, :x
+    suspends it (`tutor unsuspend` brings it back), :q quits (so does Ctrl-D), and ?
+    lists them. At a terminal, arrow keys, Ctrl-A/E and history work, and Alt-Enter
+    starts a new line in a free-text answer.
+
+    Recall cards: Enter reveals the answer, then rate 1-4 (again, hard, good, easy);
+    the prompt shows the interval each rating gives. Keypoints: the grader's checklist
+    of points, which you can correct, suggests the rating. Choice: letters (A,C), in a
+    shuffled order. Order: step numbers (3 1 2). Numeric: 124M, 1.2e8, 2^30, 2 GiB,
+    4096*4097/2. A card you rate Again comes back later in the same session.
 
     Scripted use (stdin is not a terminal), one line at a time:
 
     \b
       - each card's prompt is printed, then one line is read as the answer;
       - recall and keypoints cards then read one more line, the rating:
-        1-4 or again/hard/good/easy;
-      - a line `q` ends the session; end of input ends it cleanly;
+        1-4 or again/hard/good/easy (empty: the suggested rating);
+      - a card rated Again (or wrong) is asked again after a few others;
+      - a line `:q` ends the session; end of input ends it cleanly;
       - everything answered is saved; scripted answers are never rated Easy;
       - with --json, stdout has one JSON object per graded card (id, kind,
         correct (null when self-rated), rating, due (ISO UTC), answer, expected,
-        values for numeric cards), then {"summary": {...}}.
+        score, flags, values for numeric cards), then {"summary": {...}}.
 
     Settings live in TUTOR_HOME/settings.toml (new_per_day = 10,
     desired_retention = 0.9). TUTOR_NOW=ISO8601 fixes the clock, for testing.
@@ -65,7 +79,7 @@ def quiz(
     \b
     Example:
         tutor quiz --topic masks -n 5
-        printf 'B\\n3\\nq\\n' | tutor quiz --seed 1 --json
+        printf 'B\\n3\\n:q\\n' | tutor quiz --seed 1 --json
     """
     from datetime import date
 
@@ -81,7 +95,7 @@ def quiz(
             raise UsageError(f"--interview-date: {interview_date!r} is not YYYY-MM-DD") from None
     clock = fixed_now(now)
     options = QuizOptions(topic or [], tag or [], count, new, cram, when, seed, new_limit,
-                          as_json, clock)
+                          as_json, clock, kind or [])
     try:
         code = run_quiz(_load_bank(), options)
     except KeyboardInterrupt:
@@ -161,3 +175,23 @@ def reset(
     from tutor.present.stats import reset_view
 
     reset_view(yes)
+
+
+@app.command()
+def unsuspend(
+    question_id: Annotated[list[str] | None, typer.Argument(
+        metavar="[ID]...", help="Question ids; none lists the suspended cards.",
+        autocompletion=_complete_id)] = None,
+    every: Annotated[bool, typer.Option("--all", help="Bring back every suspended card.")]
+        = False,
+) -> None:
+    """Bring suspended cards back into the quiz (`:x` in a quiz suspends one).
+
+    \b
+    Example:
+        tutor unsuspend masks/causal-pair-count
+        tutor unsuspend --all
+    """
+    from tutor.present.stats import unsuspend_view
+
+    unsuspend_view(question_id or [], every)

@@ -265,6 +265,30 @@ def wizard(ask, say) -> dict[str, Any]:
     return out
 
 
+def demo_arg_samples(q: NumericQuestion) -> list[dict[str, Any]]:
+    """The demo's arguments with each '{name}' replaced by the smallest and the largest
+    value the card can draw (for checking them against the demo's bounds)."""
+    from tutor.session.loop import demo_args
+
+    if q.demo is None:
+        return []
+    choices = {**{k: [v] for k, v in q.answer_from.args.items()}, **q.choices()}
+    ends = []
+    for pick in (min, max):
+        fields = {}
+        for k, v in choices.items():
+            try:
+                fields[k] = pick(v)
+            except TypeError:  # values that do not compare: the first
+                fields[k] = v[0]
+        ends.append(fields)
+    unknown = {a[1:-1] for a in q.demo.args.values() if isinstance(a, str)
+               and a.startswith("{") and a.endswith("}")} - set(choices)
+    if unknown:
+        return [q.demo.args]  # the demo check reports the value as it is written
+    return [demo_args(q.demo.args, fields) for fields in ends]
+
+
 def template_fields(template: str) -> set[str]:
     """The `{name}` fields a template uses; ValueError for anything but plain fields."""
     names = set()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 
+from rich.text import Text
+
 from tutor.format import percent as _pct
 from tutor.format import plural as _plural
 
@@ -105,3 +107,28 @@ def reset_view(yes: bool, now: datetime | None = None) -> None:
             return
     backup = reset(now or datetime.now(UTC))
     out.print(f"Progress moved to {backup}; rename it back to {path.name} to restore it.")
+
+
+def unsuspend_view(ids: list[str], every: bool) -> None:
+    from datetime import UTC, datetime
+
+    from tutor.errors import UsageError
+    from tutor.present.console import console
+    from tutor.store import open_store
+
+    out = console()
+    with open_store() as store:
+        suspended, _ = store.held_back(datetime.now(UTC))
+        if not ids and not every:
+            if not suspended:
+                out.print("No suspended cards.")
+            for qid in sorted(suspended):
+                out.print(Text(qid))
+            return
+        targets = sorted(suspended) if every else ids
+        unknown = [q for q in targets if q not in suspended]
+        if unknown:
+            raise UsageError(f"{unknown[0]} is not suspended", "`tutor unsuspend` lists them")
+        for qid in targets:
+            store.set_suspended(qid, False)
+    out.print(f"Back in the quiz: {len(targets)} card{'s' if len(targets) != 1 else ''}.")

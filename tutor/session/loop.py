@@ -14,14 +14,18 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tutor import scheduling
 from tutor.errors import TutorError, UsageError
 from tutor.grading.numbers import AnswerError
 from tutor.scheduling import Grade
-from tutor.session.io import COMMANDS, Lines, Quit, Skip
+from tutor.session.io import COMMANDS, FOOTER, HoldBack, Lines, Quit, Skip, Undo, command
+
+RELEARN_GAP = 3                          # other cards before a missed one comes back
+MAX_AGAIN = 4                            # times one card comes back in a session
+SESSION_HORIZON = timedelta(minutes=15)  # a learning step due within this comes back
 
 
 @dataclass
@@ -36,6 +40,7 @@ class QuizOptions:
     new_limit: int | None = None
     as_json: bool = False
     now: datetime | None = None
+    kinds: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -61,43 +66,50 @@ class Card:
         self.rng = session.rng
         self.helped = False      # a hint or the demo was used: no Easy
         self.started = time.monotonic()
-        self.letters = ""        # option letters, which shadow the one-letter commands
         self.fields: dict | None = None
+        self.pres = None
+        self.again = False       # asked again in this session after Again
 
     @property
     def interactive(self) -> bool:
         return self.s.lines.interactive
 
     # --- input -------------------------------------------------------------------------------
-    def command(self, text: str) -> str | None:
-        t = text.strip().lower()
-        if t.startswith(":") and t[1:] in COMMANDS:
-            return t[1:]
-        if t in COMMANDS and t.upper() not in self.letters:
-            return t
-        return None
-
-    def read(self, prompt: str = "> ", allow_empty: bool = True) -> str:
-        """The next answer line; runs d and h, raises Skip / Quit for s and q (or EOF)."""
+    def read(self, prompt: str = "> ", allow_empty: bool = True, multiline: bool = False) -> str:
+        """The next answer line; runs :d, :h and ?, and raises Skip, Quit, Undo or HoldBack
+        for :s, :q (or the end of input), :u, :b and :x."""
         from rich.text import Text
 
         while True:
-            line = self.s.lines.read(prompt)
+            line = self.s.lines.read(prompt, multiline=multiline)
             if line is None:
                 raise Quit
-            cmd = self.command(line)
-            if cmd == "q":
+            cmd = command(line)
+            if cmd == ":q":
                 raise Quit
-            if cmd == "s":
+            if cmd == ":s":
                 raise Skip
-            if cmd == "h":
+            if cmd == ":u":
+                if self.s.can_undo():
+                    raise Undo
+                self.s.out.print(Text("Nothing to undo in this session yet.", style="yellow"))
+                continue
+            if cmd in (":b", ":x"):
+                raise HoldBack(cmd)
+            if cmd == "?":
+                self.s.out.print(Text("  ".join(f"{k} {v}" for k, v in COMMANDS.items()),
+                                      style="dim"))
+                continue
+            if cmd == ":h":
                 self.helped = True
                 hint = self.q.hint.strip() if self.q.hint else "No hint for this card."
                 self.s.out.print(Text.assemble(("Hint: ", "yellow"), hint))
                 continue
-            if cmd == "d":
+            if cmd == ":d":
                 self.helped = True
                 self.s.prove(self.q, self.fields)
+                if self.pres is not None:  # the card again, so the demo and it are both in view
+                    self.s.show(self, self.pres)
                 continue
             if not allow_empty and not line.strip() and self.interactive:
                 continue
@@ -129,7 +141,10 @@ class Card:
     def rating(self, suggested: Grade | None = None) -> Grade:
         from rich.text import Text
 
-        prompt = "rate 1 again · 2 hard · 3 good · 4 easy" + (
+        preview = self.s.preview(self.q)
+        choices = " · ".join(f"{g.value} {g.name}" + (f" {preview[g]}" if preview else "")
+                             for g in Grade)
+        prompt = f"rate {choices}" + (
             f" [Enter: {suggested.value} {suggested.name}]" if suggested else "") + " > "
         while True:
             line = self.read(prompt)
@@ -153,7 +168,10 @@ class Card:
                 and self.elapsed_ms < fast_ms)
         if not easy:
             return Grade.good
-        line = self.read("easy · Enter keeps it, or 2 hard · 3 good to lower it > ")
+        preview = self.s.preview(self.q)
+        shown = {g: f" {preview[g]}" if preview else "" for g in Grade}
+        line = self.read(f"easy{shown[Grade.easy]} · Enter keeps it, or 2 hard{shown[Grade.hard]}"
+                         f" · 3 good{shown[Grade.good]} to lower it > ")
         lowered = Grade.parse(line) if line.strip() else None
         return lowered if lowered in (Grade.hard, Grade.good, Grade.again) else Grade.easy
 
@@ -187,8 +205,7 @@ def ask_graded(card: Card, kind) -> Asked:
 
     q = card.q
     pres = kind.present(q, card.rng)
-    card.letters = pres.data.get("letters", "")
-    card.fields = pres.fields
+    card.fields, card.pres = pres.fields, pres
     card.s.show(card, pres)
     answer, graded = card.parsed(lambda t: kind.grade(q, pres, t), pres.input_prompt)
     if graded is None:
@@ -205,8 +222,9 @@ def ask_rated(card: Card, kind) -> Asked:
     """Recall, keypoints: the grader suggests, the user rates."""
     q = card.q
     pres = kind.present(q, card.rng)
+    card.pres = pres
     card.s.show(card, pres)
-    answer = card.read(pres.input_prompt)
+    answer = card.read(pres.input_prompt, multiline=True)
     graded = kind.grade(q, pres, answer)
     listed = bool(answer.strip()) and bool(q.points)
     card.s.feedback(q, pres, graded, points=not listed)
@@ -233,6 +251,8 @@ class Tally:
     right: int = 0
     wrong: int = 0
     skipped: int = 0
+    held_back: int = 0
+    relearned: set[str] = field(default_factory=set)   # asked again after Again, then passed
     by_topic: dict[str, list[int]] = field(default_factory=dict)  # topic -> [right, wrong]
 
     def add(self, topic: str, ok: bool) -> None:
@@ -241,6 +261,12 @@ class Tally:
         self.wrong += not ok
         rw = self.by_topic.setdefault(topic, [0, 0])
         rw[0 if ok else 1] += 1
+
+    def remove(self, topic: str, ok: bool) -> None:
+        self.seen -= 1
+        self.right -= ok
+        self.wrong -= not ok
+        self.by_topic[topic][0 if ok else 1] -= 1
 
     def weakest_topic(self) -> str | None:
         missed = [(rw[0] / (rw[0] + rw[1]), -rw[1], t) for t, rw in self.by_topic.items()
@@ -260,16 +286,39 @@ class Session:
         self.rng = rng
         self.tally = Tally()
         self.session_id: int | None = None
+        self._preview_scheduler = None
+        self.history: list = []       # (question, asked again) of each recorded answer
+        self.outcomes: list = []      # (topic, ok) of each recorded answer
 
     # output
     def show(self, card: Card, pres) -> None:
         from tutor.present.quiz import card_panel
 
-        keys = [f"{k} {v}" for k, v in COMMANDS.items() if k != "d" or card.q.demo]
-        shadowed = any(k.upper() in card.letters for k in COMMANDS)
-        label = "keys (prefix with ':' here): " if shadowed else "keys: "
-        self.out.print(card_panel(card.q, pres, card.number, card.total,
-                                  label + " · ".join(keys)))
+        footer = FOOTER if card.q.demo else FOOTER.replace(":d prove it · ", "")
+        if card.again:
+            footer = "again, after Again · " + footer
+        self.out.print(card_panel(card.q, pres, card.number, card.total, footer))
+
+    def preview(self, q) -> dict | None:
+        """The interval each rating would give this card now (None when cramming)."""
+        if self.opts.cram or self.scheduler is None:
+            return None
+        from tutor.format import interval
+
+        if self._preview_scheduler is None:  # the same scheduler without fuzz, as Anki shows
+            self._preview_scheduler = scheduling.make_scheduler(
+                self.scheduler.desired_retention, fuzz=False)
+        now = self.clock()
+        row = self.store.cards([q.id]).get(q.id)
+        card = scheduling.load_card(row.card_json) if row else scheduling.new_card(q.id, now)
+        out = {}
+        for g in Grade:
+            new = scheduling.review(self._preview_scheduler, card, g, now, None)
+            out[g] = interval((new.due - now).total_seconds())
+        return out
+
+    def can_undo(self) -> bool:
+        return bool(self.history)
 
     def feedback(self, q, pres, graded, *, points: bool) -> None:
         from tutor.kinds.numeric import fill
@@ -287,8 +336,8 @@ class Session:
         if q.demo is None:
             self.out.print("No demo for this card.")
             return
-        from tutor.present.demo import show_demo
         from tutor.demos.registry import DEMOS
+        from tutor.present.demo import show_demo
 
         info = DEMOS.get(q.demo.name)
         if info is None:
@@ -303,28 +352,98 @@ class Session:
 
     # the loop
     def run(self, plan: list) -> None:
-        from tutor.store import Review
+        """Ask every planned card; a card rated Again comes back after a few others (at the
+        latest when nothing else is left), following the learning steps, until it is passed."""
+        from collections import deque
 
-        for number, q in enumerate(plan, 1):
-            card = Card(self, q, number, len(plan))
+        queue = deque((q, False) for q in plan)
+        asked_again: dict[str, int] = {}
+        number = 0
+        while queue:
+            q, again = queue.popleft()
+            number += 1
+            card = Card(self, q, number, number + len(queue))
+            card.again = again
             try:
                 asked = ask(card)
             except Skip:
                 self.tally.skipped += 1
                 continue
+            except HoldBack as hb:
+                self._hold_back(q, hb.how)
+                continue
+            except Undo:
+                undone = self._undo()
+                number -= 2 if undone is not None else 1
+                queue.appendleft((q, again))
+                if undone is not None:
+                    queue.appendleft(undone)
+                continue
             now = self.clock()
-            reschedule = None if self.opts.cram else self._rescheduler(q, asked.grade, now,
-                                                                       card.elapsed_ms)
-            review = Review(q.id, q.topic, q.kind, int(asked.grade), asked.answer,
-                            asked.correct, asked.values if q.kind == "numeric" else (
-                                {"covered": asked.graded.covered,
-                                 "missed": asked.graded.missed}
-                                if asked.graded is not None and q.kind == "keypoints" else None),
-                            card.elapsed_ms, now, cram=self.opts.cram)
-            row = self.store.record_review(review, self.session_id, reschedule)
-            ok = asked.correct if asked.correct is not None else asked.grade > Grade.again
-            self.tally.add(q.topic, ok)
+            row = self._record(q, asked, card.elapsed_ms, now)
+            self.history.append((q, again))
             self._report(q, asked, row, now)
+            if again and asked.grade > Grade.again:
+                self.tally.relearned.add(q.id)  # passed after coming back
+            if self._comes_back(asked, row, now, again) and asked_again.get(q.id, 0) < MAX_AGAIN:
+                asked_again[q.id] = asked_again.get(q.id, 0) + 1
+                queue.insert(min(RELEARN_GAP, len(queue)), (q, True))
+
+    def _record(self, q, asked: Asked, elapsed_ms: int, now: datetime):
+        from tutor.store import Review
+
+        reschedule = None if self.opts.cram else self._rescheduler(q, asked.grade, now,
+                                                                   elapsed_ms)
+        graded = asked.graded
+        values = asked.values if q.kind == "numeric" else (
+            {"covered": graded.covered, "missed": graded.missed}
+            if graded is not None and q.kind == "keypoints" else None)
+        review = Review(q.id, q.topic, q.kind, int(asked.grade), asked.answer, asked.correct,
+                        values, elapsed_ms, now, cram=self.opts.cram)
+        row = self.store.record_review(review, self.session_id, reschedule)
+        ok = asked.correct if asked.correct is not None else asked.grade > Grade.again
+        self.tally.add(q.topic, ok)
+        self.outcomes.append((q.topic, ok))
+        return row
+
+    def _comes_back(self, asked: Asked, row, now: datetime, again: bool) -> bool:
+        """Again brings a card back in this session; once back, it keeps coming back while
+        FSRS holds it in a (re)learning step due within the session (the 1 and 10 minute
+        steps), until it graduates."""
+        if asked.grade == Grade.again:
+            return True
+        if not again or self.opts.cram or row is None or row.state not in (1, 3):
+            return False
+        return datetime.fromisoformat(row.due) - now <= SESSION_HORIZON
+
+    def _undo(self):
+        from rich.text import Text
+
+        qid = self.store.undo_last(self.session_id)
+        q, again = self.history.pop()
+        topic, ok = self.outcomes.pop()
+        self.tally.remove(topic, ok)
+        self.tally.relearned.discard(qid)
+        self.out.print(Text(f"Undone: {qid} is back as it was; it is asked again now.",
+                            style="yellow"))
+        return (q, again)
+
+    def _hold_back(self, q, how: str) -> None:
+        from datetime import timedelta
+
+        from rich.text import Text
+
+        from tutor.clock import start_of_day
+
+        self.tally.held_back += 1
+        if how == ":x":
+            self.store.set_suspended(q.id, True)
+            self.out.print(Text(f"Suspended {q.id}: it is not asked again until "
+                                f"`tutor unsuspend {q.id}`.", style="yellow"))
+        else:
+            until = start_of_day(self.clock()) + timedelta(days=1)
+            self.store.bury(q.id, until)
+            self.out.print(Text(f"Buried {q.id} until tomorrow.", style="yellow"))
 
     def _rescheduler(self, q, grade: Grade, now: datetime, elapsed_ms: int):
         def reschedule(card_json: str | None) -> tuple[str, dict]:
@@ -384,12 +503,12 @@ def run_quiz(bank, opts: QuizOptions, interactive: bool | None = None) -> int:
     import sqlite3
 
     from tutor.clock import make_clock, start_of_day
+    from tutor.present.console import console
     from tutor.present.quiz import readiness_table
     from tutor.session.plan import plan_session, readiness
     from tutor.session.report import nothing_due, summary
     from tutor.settings import load_settings
     from tutor.store import open_store, store_error
-    from tutor.present.console import console
 
     _check_topics(bank, opts.topics)
     if opts.count is not None and opts.count < 1:
@@ -408,12 +527,20 @@ def run_quiz(bank, opts: QuizOptions, interactive: bool | None = None) -> int:
     interactive = sys.stdin.isatty() if interactive is None else interactive
     out = console(stderr=opts.as_json)
     rng = random.Random(opts.seed)
-    questions = bank.select(topics=opts.topics, tags=opts.tags)
+    from tutor.kinds import KINDS
+
+    for k in opts.kinds:
+        if k not in KINDS:
+            raise UsageError(f"--kind: {k!r} is not one of {', '.join(KINDS)}")
+    questions = bank.select(topics=opts.topics, tags=opts.tags, kinds=opts.kinds)
     if not questions:
-        raise UsageError("no questions match --topic/--tag", "see `tutor topics` and `tutor list`")
+        raise UsageError("no questions match --topic/--tag/--kind",
+                         "see `tutor topics` and `tutor list`")
 
     store = open_store()
     try:
+        suspended, buried = store.held_back(start)
+        questions = [q for q in questions if q.id not in suspended and q.id not in buried]
         rows = store.cards([q.id for q in questions])
         new_today = store.new_cards_since(start_of_day(start))
         limit = settings.new_per_day if opts.new_limit is None else opts.new_limit
@@ -427,7 +554,7 @@ def run_quiz(bank, opts: QuizOptions, interactive: bool | None = None) -> int:
         session = Session(opts, store, scheduling.make_scheduler(settings.desired_retention),
                           clock, Lines(interactive, out), out, rng)
         if not plan:
-            out.print(nothing_due(rows, start))
+            out.print(nothing_due(rows, start, opts))
         code = 0
         if plan:
             session.session_id = store.start_session(

@@ -28,7 +28,8 @@ def plan_session(questions: list, rows: dict, now: datetime, *, new_allowance: i
 
     - default: due reviews (most overdue first), then up to `new_allowance` new cards
       (easiest first);
-    - cram: every seen card, weakest (lowest recall now) first, then new cards;
+    - cram: every seen card, weakest (lowest recall now) first; new cards only with
+      new_only (`--cram --new`);
     - interview_at: due cards, cards predicted below the desired retention on that
       day, and new cards, lowest predicted recall on that day first;
     - new_only keeps only new cards; count caps the session.
@@ -40,10 +41,11 @@ def plan_session(questions: list, rows: dict, now: datetime, *, new_allowance: i
     new = sorted((q for q in shuffled if q.id not in rows), key=lambda q: q.difficulty)
     if not cram:
         new = new[:max(0, new_allowance)]
-    if new_only:
-        seen = []
     if cram:
-        pool = sorted(seen, key=lambda q: recall_at(rows.get(q.id), now)) + new
+        seen = sorted(seen, key=lambda q: recall_at(rows.get(q.id), now))
+        pool = new if new_only else seen
+    elif new_only:
+        pool = new
     elif interview_at is not None:
         keep = [q for q in seen if datetime.fromisoformat(rows[q.id].due) <= now
                 or recall_at(rows.get(q.id), interview_at) < scheduling.DESIRED_RETENTION]

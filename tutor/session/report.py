@@ -27,14 +27,26 @@ def record(q, asked, due: str | None, cram: bool) -> None:
     sys.stdout.flush()
 
 
-def nothing_due(rows: dict, now: datetime) -> str:
+def filters(opts) -> str:
+    """The session's filters, as options to repeat in every hint it prints."""
+    words = [f"--topic {t}" for t in opts.topics] + [f"--tag {t}" for t in opts.tags]
+    words += [f"--kind {k}" for k in opts.kinds]
+    return "".join(f" {w}" for w in words)
+
+
+def nothing_due(rows: dict, now: datetime, opts) -> str:
     from tutor.format import until
 
     upcoming = sorted(r.due for r in rows.values())
     nxt = (f" The next review is {until(datetime.fromisoformat(upcoming[0]), now)}."
            if upcoming else "")
-    return (f"Nothing to review now.{nxt} Try `tutor quiz --new-limit 5` for new cards, or "
-            "`tutor quiz --cram` to review ahead without changing the schedule.")
+    f = filters(opts)
+    if opts.cram and not rows:
+        return (f"Nothing to cram: no card here has been seen yet. Try `tutor quiz{f}` for "
+                f"new cards, or `tutor quiz --cram --new{f}` to look at them without "
+                "scheduling.")
+    return (f"Nothing to review now.{nxt} Try `tutor quiz --new-limit 5{f}` for new cards, or "
+            f"`tutor quiz --cram{f}` to review ahead without changing the schedule.")
 
 
 def summary(session, store, questions: list, now: datetime, seconds: float,
@@ -51,7 +63,8 @@ def summary(session, store, questions: list, now: datetime, seconds: float,
     data = {"seen": t.seen, "right": t.right, "wrong": t.wrong, "skipped": t.skipped,
             "seconds": round(seconds, 1), "due_next_24h": due_24h,
             "next_due": upcoming[0].isoformat() if upcoming else None,
-            "weakest_topic": t.weakest_topic(), "session_id": session.session_id}
+            "weakest_topic": t.weakest_topic(), "session_id": session.session_id,
+            "relearned": len(t.relearned), "held_back": t.held_back}
     if ready is not None:
         data["readiness"] = ready
     if session.opts.as_json:
@@ -62,9 +75,10 @@ def summary(session, store, questions: list, now: datetime, seconds: float,
         nxt = f"; next {until(upcoming[0], now)}" if upcoming else ""
         weakest = f"Weakest topic: {t.weakest_topic()}." if t.weakest_topic() else \
             "No misses this time."
-        cards = "card" if t.seen == 1 else "cards"
+        cards = "answer" if t.seen == 1 else "answers"
+        relearned = f", {len(t.relearned)} relearned" if t.relearned else ""
         session.out.print(Text.assemble(
             (f"{t.seen} {cards}", "bold"),
-            f": {t.right} right, {t.wrong} wrong"
+            f": {t.right} right, {t.wrong} wrong{relearned}"
             f"{f', {t.skipped} skipped' if t.skipped else ''} in {minutes}m {secs:02d}s. "
             f"Due in the next 24 h: {due_24h}{nxt}. {weakest} Everything is saved."))

@@ -50,6 +50,8 @@ Rescheduler = Callable[[str | None], tuple[str, dict]]
 BUSY_TIMEOUT_S = 10.0
 RESET_WAIT_S = 3.0  # how long `tutor reset` waits for a short command to finish
 _TABLES = {"cards", "reviews", "sessions"}
+_CARD_COLUMNS = ("question_id, topic, card_json, state, due, stability, difficulty, "
+                 "last_review, reps, lapses, created")
 
 
 def _v1(db: sqlite3.Connection) -> None:
@@ -104,8 +106,19 @@ def _v1(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX reviews_question ON reviews (question_id, reviewed_at)")
 
 
+def _v2(db: sqlite3.Connection) -> None:
+    # the card row as it was before each review, so the last answer can be undone
+    db.execute("ALTER TABLE reviews ADD COLUMN card_before TEXT")   # JSON, NULL for a new card
+    db.execute("""
+        CREATE TABLE card_flags (
+            question_id  TEXT PRIMARY KEY,
+            suspended    INTEGER NOT NULL DEFAULT 0,
+            buried_until TEXT                    -- ISO 8601 UTC; not asked before then
+        )""")
+
+
 # Append only: a released migration is never edited.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -466,13 +479,16 @@ class Store:
             row = self.db.execute("SELECT card_json, state FROM cards WHERE question_id = ?",
                                   (qid,)).fetchone()
             state_before = row[1] if row else None
+            before = self.db.execute(f"SELECT {_CARD_COLUMNS} FROM cards WHERE question_id = ?",
+                                     (qid,)).fetchone()
             self.db.execute(
                 "INSERT INTO reviews (question_id, topic, kind, rating, answer, correct, vals, "
-                "elapsed_ms, reviewed_at, session_id, cram, state_before) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "elapsed_ms, reviewed_at, session_id, cram, state_before, card_before) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (qid, topic, storable(review.kind), review.rating, storable(review.answer),
                  None if review.correct is None else int(review.correct),
-                 values, review.elapsed_ms, at, session_id, int(review.cram), state_before))
+                 values, review.elapsed_ms, at, session_id, int(review.cram), state_before,
+                 json.dumps(list(before)) if before else None))
             if session_id is not None:
                 self.db.execute(
                     "UPDATE sessions SET seen = seen + 1, correct = correct + ?, "
@@ -502,6 +518,53 @@ class Store:
                 "SELECT question_id, card_json, state, due, stability, last_review, reps, lapses "
                 "FROM cards WHERE question_id = ?", (qid,)).fetchone()
         return CardRow(*out) if out else None
+
+    def undo_last(self, session_id: int) -> str | None:
+        """Take back the session's last review: the card returns to its state before it
+        (a card seen for the first time is forgotten again). Returns its question id."""
+        with self.transaction():
+            last = self.db.execute(
+                "SELECT id, question_id, rating, correct, cram, card_before FROM reviews "
+                "WHERE session_id = ? ORDER BY id DESC LIMIT 1", (session_id,)).fetchone()
+            if last is None:
+                return None
+            rid, qid, rating, correct, cram, before = last
+            if not cram:
+                self.db.execute("DELETE FROM cards WHERE question_id = ?", (qid,))
+                if before is not None:
+                    cols = _CARD_COLUMNS.split(", ")
+                    self.db.execute(
+                        f"INSERT INTO cards ({_CARD_COLUMNS}) VALUES "
+                        f"({', '.join('?' * len(cols))})", json.loads(before))
+            self.db.execute("DELETE FROM reviews WHERE id = ?", (rid,))
+            right = int(correct == 1 or (correct is None and rating > 1))
+            self.db.execute("UPDATE sessions SET seen = seen - 1, correct = correct - ?, "
+                            "wrong = wrong - ? WHERE id = ?", (right, 1 - right, session_id))
+        return qid
+
+    # --- suspended and buried cards --------------------------------------------------------
+
+    def set_suspended(self, question_id: str, suspended: bool) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO card_flags (question_id, suspended) VALUES (?, ?) "
+                "ON CONFLICT (question_id) DO UPDATE SET suspended = excluded.suspended",
+                (storable(question_id), int(suspended)))
+
+    def bury(self, question_id: str, until: datetime) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO card_flags (question_id, buried_until) VALUES (?, ?) "
+                "ON CONFLICT (question_id) DO UPDATE SET buried_until = excluded.buried_until",
+                (storable(question_id), until.isoformat()))
+
+    def held_back(self, now: datetime) -> tuple[set[str], set[str]]:
+        """(suspended ids, ids buried until after `now`): cards a session does not ask."""
+        rows = self.db.execute("SELECT question_id, suspended, buried_until FROM card_flags"
+                               ).fetchall()
+        suspended = {q for q, s, _ in rows if s}
+        buried = {q for q, _, b in rows if b and datetime.fromisoformat(b) > now}
+        return suspended, buried
 
     # --- sessions -------------------------------------------------------------------------
 

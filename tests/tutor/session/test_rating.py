@@ -21,7 +21,7 @@ class Typed:
         self.lines = list(lines)
         self.line_no = 0
 
-    def read(self, prompt: str = "> ") -> str | None:
+    def read(self, prompt: str = "> ", multiline: bool = False) -> str | None:
         return self.lines.pop(0) if self.lines else None
 
     def where(self) -> str:
@@ -77,3 +77,34 @@ def test_a_wrong_answer_keeps_partial_credit_below_good():
     assert card().auto_rating(nearly, fast_ms=10_000) == Grade.hard
     wrong = Graded(False, 0.0, "No", suggested=Grade.good)  # never Good when wrong
     assert card().auto_rating(wrong, fast_ms=10_000) == Grade.again
+
+
+def test_the_rating_prompt_previews_the_interval_of_each_rating(tmp_path, monkeypatch):
+    from datetime import UTC, datetime
+
+    from fsrs import Card as FsrsCard
+    from fsrs import Rating, Scheduler
+
+    from tutor import scheduling
+    from tutor.format import interval
+    from tutor.store import Store
+
+    monkeypatch.setenv("TUTOR_HOME", str(tmp_path))
+    now = datetime(2025, 3, 1, 9, tzinfo=UTC)
+    store = Store(tmp_path / "progress.db")
+    lines = Typed("3")
+    out = Console(file=io.StringIO(), width=200)
+    session = Session(QuizOptions(), store, scheduling.make_scheduler(), lambda: now, lines,
+                      out, random.Random(0))
+    prompts = []
+    lines.read = lambda prompt="> ", multiline=False: (prompts.append(prompt), "3")[1]
+    assert Card(session, Q(), 1, 1).rating() == Grade.good
+    ref = Scheduler(enable_fuzzing=False)
+    expected = []
+    for r in Rating:
+        c, _ = ref.review_card(FsrsCard(card_id=scheduling.card_id_for(Q.id), due=now), r,
+                               review_datetime=now)
+        expected.append(f"{r.value} {Grade(r.value).name} {interval((c.due - now).total_seconds())}")
+    assert prompts[0].startswith("rate " + " · ".join(expected))
+    assert "1 again 1m" in prompts[0] and "3 good 10m" in prompts[0]
+    store.close()
