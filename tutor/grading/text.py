@@ -126,6 +126,7 @@ _SYNONYMS = [
     "unstable instability diverge divergence",
     "saturate saturation onehot peaked peaky spiky sharp sharper sharpen sharpens",
     "flatten flat flatter flattens uniform",
+    "corrupt contaminate pollute skew distort",
     "learn train fit",
     "memory ram vram hbm",
     "cost expense expensive costly price",
