@@ -151,3 +151,8 @@ def test_comparison_signs_and_sharpen_flatten_words():
     assert covers("with T < 1 the distribution sharpens", "t below 1 sharper")
     assert covers("T > 1 makes it more uniform", "t above 1 flatten")
     assert not covers("T > 1 makes it more uniform", "t below 1")
+
+
+def test_a_block_is_not_a_prevention():
+    assert not covers("tiles are processed block by block", "prevent")
+    assert covers("the mask prevents attention to pads", "mask stop pad")

@@ -120,7 +120,7 @@ _SYNONYMS = [
     "slow slowly slower sluggish",
     "same identical equal equivalent unchanged match",
     "different distinct separate independent unique diverse various",
-    "prevent avoid stop block forbid prohibit",
+    "prevent avoid stop forbid prohibit",
     "allow let permit enable",
     "stable stability steady",
     "unstable instability diverge divergence",
