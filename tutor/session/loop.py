@@ -25,7 +25,6 @@ from tutor.session.io import COMMANDS, FOOTER, HoldBack, Lines, Quit, Skip, Undo
 
 RELEARN_GAP = 3                          # other cards before a missed one comes back
 MAX_AGAIN = 4                            # times one card comes back in a session
-SESSION_HORIZON = timedelta(minutes=15)  # a learning step due within this comes back
 
 
 @dataclass
@@ -146,6 +145,8 @@ class Card:
                              for g in Grade)
         prompt = f"rate {choices}" + (
             f" [Enter: {suggested.value} {suggested.name}]" if suggested else "") + " > "
+        if not self.interactive:  # a script sees the choices too (a terminal shows the prompt)
+            self.s.out.print(Text(prompt.removesuffix(" > "), style="dim"))
         while True:
             line = self.read(prompt)
             if not line.strip() and suggested is not None:
@@ -353,7 +354,7 @@ class Session:
     # the loop
     def run(self, plan: list) -> None:
         """Ask every planned card; a card rated Again comes back after a few others (at the
-        latest when nothing else is left), following the learning steps, until it is passed."""
+        latest when nothing else is left) until it is passed (rated Hard or better)."""
         from collections import deque
 
         queue = deque((q, False) for q in plan)
@@ -373,21 +374,27 @@ class Session:
                 self._hold_back(q, hb.how)
                 continue
             except Undo:
-                undone = self._undo()
-                number -= 2 if undone is not None else 1
-                queue.appendleft((q, again))
-                if undone is not None:
-                    queue.appendleft(undone)
+                undone, requeued = self._undo()
+                number -= 2
+                if not (requeued and q.id == undone[0].id and again):
+                    queue.appendleft((q, again))      # the card on screen, unless it is the
+                if requeued:                          # undone answer's own return
+                    for i, (other, back) in enumerate(queue):
+                        if other.id == undone[0].id and back:
+                            del queue[i]
+                            break
+                queue.appendleft(undone)
                 continue
             now = self.clock()
             row = self._record(q, asked, card.elapsed_ms, now)
-            self.history.append((q, again))
             self._report(q, asked, row, now)
             if again and asked.grade > Grade.again:
                 self.tally.relearned.add(q.id)  # passed after coming back
-            if self._comes_back(asked, row, now, again) and asked_again.get(q.id, 0) < MAX_AGAIN:
+            comes_back = asked.grade == Grade.again and asked_again.get(q.id, 0) < MAX_AGAIN
+            if comes_back:
                 asked_again[q.id] = asked_again.get(q.id, 0) + 1
                 queue.insert(min(RELEARN_GAP, len(queue)), (q, True))
+            self.history.append((q, again, comes_back))
 
     def _record(self, q, asked: Asked, elapsed_ms: int, now: datetime):
         from tutor.store import Review
@@ -406,30 +413,19 @@ class Session:
         self.outcomes.append((q.topic, ok))
         return row
 
-    def _comes_back(self, asked: Asked, row, now: datetime, again: bool) -> bool:
-        """Again brings a card back in this session; once back, it keeps coming back while
-        FSRS holds it in a (re)learning step due within the session (the 1 and 10 minute
-        steps), until it graduates."""
-        if asked.grade == Grade.again:
-            return True
-        if not again or self.opts.cram or row is None or row.state not in (1, 3):
-            return False
-        return datetime.fromisoformat(row.due) - now <= SESSION_HORIZON
-
     def _undo(self):
         from rich.text import Text
 
         qid = self.store.undo_last(self.session_id)
-        q, again = self.history.pop()
+        q, again, requeued = self.history.pop()
         topic, ok = self.outcomes.pop()
         self.tally.remove(topic, ok)
         self.tally.relearned.discard(qid)
         self.out.print(Text(f"Undone: {qid} is back as it was; it is asked again now.",
                             style="yellow"))
-        return (q, again)
+        return (q, again), requeued
 
     def _hold_back(self, q, how: str) -> None:
-        from datetime import timedelta
 
         from rich.text import Text
 

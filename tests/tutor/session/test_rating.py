@@ -104,7 +104,8 @@ def test_the_rating_prompt_previews_the_interval_of_each_rating(tmp_path, monkey
     for r in Rating:
         c, _ = ref.review_card(FsrsCard(card_id=scheduling.card_id_for(Q.id), due=now), r,
                                review_datetime=now)
-        expected.append(f"{r.value} {Grade(r.value).name} {interval((c.due - now).total_seconds())}")
+        shown = interval((c.due - now).total_seconds())
+        expected.append(f"{r.value} {Grade(r.value).name} {shown}")
     assert prompts[0].startswith("rate " + " · ".join(expected))
     assert "1 again 1m" in prompts[0] and "3 good 10m" in prompts[0]
     store.close()
