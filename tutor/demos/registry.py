@@ -307,6 +307,51 @@ _DEMOS = [
                  Param("group", int, 8, "GRPO group size.", 2, 1024),
                  Param("samples", int, 20000, "Samples for the KL estimators.", 10, 1_000_000),
              )),
+    DemoInfo("moe", "Mixture of experts: routing, the balancing loss, capacity drops, "
+             "active parameters", ("mixture-of-experts", "architecture", "systems"),
+             aliases=("experts", "router", "routing", "load-balancing", "aux-loss",
+                      "expert-capacity", "capacity-factor", "mixtral", "sparse-moe"), params=(
+                 Param("experts", int, 8, "Routed experts in the layer.", 2, 64),
+                 Param("top_k", int, 2, "Experts each token is sent to.", 1, 8),
+                 Param("tokens", int, 512, "Tokens routed.", 64, 4096),
+                 Param("capacity_factor", float, 1.0, "Expert capacity as a multiple of an "
+                       "even share.", 0.1, 8.0),
+                 Param("aux_coef", float, 0.01, "Weight of the balancing loss (Switch "
+                       "Transformer: 0.01).", 0.0, 10.0),
+                 Param("steps", int, 100, "Gradient steps on the router.", 1, 1000),
+                 Param("preset", str, "mixtral-8x7b", "Published config for the parameter "
+                       "count.", choices=("mixtral-8x7b", "qwen3-30b-a3b", "deepseek-v3")),
+             )),
+    DemoInfo("mla", "Multi-head latent attention: KV bytes per token against MHA, GQA, MQA; "
+             "absorption exact", ("latent-attention", "inference", "attention"),
+             aliases=("multi-head-latent-attention", "deepseek", "kv-compression",
+                      "latent-kv", "weight-absorption"), params=(
+                 Param("layers", int, 61, "Layers (DeepSeek-V3: 61).", 1, 1024),
+                 Param("heads", int, 128, "Query heads (DeepSeek-V3: 128).", 1, 1024),
+                 Param("kv_heads", int, 8, "Key/value heads of the GQA row.", 1, 1024),
+                 Param("qk_nope_dim", int, 128, "Per-head key width without position.",
+                       1, 4096),
+                 Param("qk_rope_dim", int, 64, "Decoupled RoPE key width (even).", 2, 4096),
+                 Param("v_dim", int, 128, "Per-head value width.", 1, 4096),
+                 Param("kv_lora_rank", int, 512, "Width of the cached latent.", 1, 65536),
+                 Param("bytes_per", int, 2, "Bytes per cached number (2 = bf16).", 1, 8),
+                 Param("context", int, 32768, "Tokens for the cache-size figure.",
+                       1, 100_000_000),
+                 Param("tokens", int, 64, "Tokens through the small layer for the "
+                       "absorption check.", 2, 1024),
+             )),
+    DemoInfo("rope-scaling", "Context extension: RoPE angles past the trained length with "
+             "linear, NTK, YaRN, llama3", ("positional", "long-context"),
+             aliases=("yarn", "long-context", "ntk", "ntk-aware", "dynamic-ntk",
+                      "position-interpolation", "context-extension", "llama3-rope"), params=(
+                 Param("factor", float, 4.0, "Context extension factor.", 1.0, 256.0),
+                 Param("trained_len", int, 4096, "Length trained on "
+                       "(original_max_position_embeddings).", 16, 10_000_000),
+                 Param("target", int, None, "Length to reach (default: factor x trained "
+                       "length).", 1, 1_000_000_000),
+                 Param("head_dim", int, 128, "Rotated dims per head (even).", 4, 1024),
+                 Param("theta", float, 10000.0, "RoPE base.", 2.0, 1e9),
+             )),
 ]
 
 DEMOS: dict[str, DemoInfo] = {d.name: d for d in _DEMOS}
