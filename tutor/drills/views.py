@@ -148,6 +148,7 @@ def render_result(result, due: str | None, now: datetime | None) -> None:
     con = _console()
     con.print(f"[bold]drill {result.drill}[/]: {_esc(result.path)}")
     width = max((len(c.name) for c in result.checks), default=0)
+    fc = result.failing_case
     for c in result.checks:
         if c.result == "passed":
             con.print(f"  [green]ok[/]   {_esc(c.name):<{width}}  [dim]{_esc(c.message)}[/]")
@@ -155,8 +156,8 @@ def render_result(result, due: str | None, now: datetime | None) -> None:
         colour = "red" if c.result == "failed" else "dim"
         con.print(f"  [{colour}]{MARKS[c.result]:<4}[/] {_esc(c.name)}")
         con.print(f"       {_esc(c.message)}")
-        if c.hint:
-            con.print(f"       [dim]hint: {_esc(c.hint)}[/]")
+        if c.hint and not (fc is not None and fc.check == c.name and fc.inputs):
+            con.print(f"       [dim]hint: {_esc(c.hint)}[/]")   # else shown with the case
     for line in result.traceback:
         con.print(f"    {_esc(line)}", highlight=False)
     fc = result.failing_case

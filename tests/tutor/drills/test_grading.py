@@ -301,4 +301,4 @@ def test_the_json_report_has_checks_and_the_failing_case():
 def test_kv_cache_cost_is_measured_and_reported():
     result = check_function("kv-cache", solution("kv-cache"))
     text = " ".join(result.measurements)
-    assert "fitted exponent" in text and "n=4096" in text
+    assert "fitted exponent" in text and "n=2048" in text

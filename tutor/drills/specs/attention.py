@@ -287,7 +287,7 @@ def _kv_cases(rng):
 
 def _kv_sizes(rng):
     sizes = []
-    for n in (256, 512, 1024, 2048, 4096):
+    for n in (128, 256, 512, 1024, 2048):
         sizes.append((n, _kv_args(rng, n, 16, 1), {}))
     return sizes
 
