@@ -170,6 +170,11 @@ def semantic_checks(qfile: QuestionFile) -> list[tuple[tuple, str]]:
             out.append((("questions", i, "id"), f"duplicate id {q.id!r}: also question "
                                                  f"{seen[q.id] + 1} of this file"))
         seen.setdefault(q.id, i)
+        prefix = q.id.split("/", 1)[0]
+        if prefix != qfile.topic:
+            out.append((("questions", i, "id"), f"id {q.id!r} starts with {prefix!r}, not this "
+                                                 f"file's topic {qfile.topic!r}; use "
+                                                 f"{qfile.topic}/{q.id.split('/', 1)[-1]}"))
         out += [(("questions", i, *p), msg) for p, msg in _question_checks(q)]
     return out
 

@@ -51,6 +51,68 @@ class QuestionFile(Strict):
 
 
 def json_schema() -> dict[str, Any]:
+    """The question-file schema, with the demo and formula names and each one's arguments,
+    so an editor completes them and flags typos."""
     schema = QuestionFile.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    return schema
+    defs = schema.get("$defs", {})
+    if "DemoRef" in defs:
+        _name_and_args(defs["DemoRef"], _demo_args())
+    if "AnswerFrom" in defs:
+        _name_and_args(defs["AnswerFrom"], _formula_args())
+    return _standard(schema)
+
+
+def _standard(node: Any) -> Any:
+    """Drop OpenAPI's `discriminator` (not JSON Schema; strict validators refuse it): the
+    `kind` const of each branch already tells them apart."""
+    if isinstance(node, dict):
+        return {k: _standard(v) for k, v in node.items() if k != "discriminator"}
+    if isinstance(node, list):
+        return [_standard(v) for v in node]
+    return node
+
+
+# a numeric card may pass one of its drawn values to its demo: "{d_model}"
+_FIELD = {"type": "string", "pattern": "^\\{[A-Za-z_][A-Za-z0-9_]*\\}$"}
+
+
+def _name_and_args(model: dict, table: dict[str, dict[str, Any]]) -> None:
+    model["properties"]["name"]["enum"] = sorted(table)
+    model["allOf"] = [
+        {"if": {"properties": {"name": {"const": name}}, "required": ["name"]},
+         "then": {"properties": {"args": {"type": "object", "properties": args,
+                                          "additionalProperties": False}}}}
+        for name, args in sorted(table.items())]
+
+
+def _demo_args() -> dict[str, dict[str, Any]]:
+    from tutor.demos.registry import DEMOS, all_params
+
+    out: dict[str, dict[str, Any]] = {}
+    for name, info in DEMOS.items():
+        props: dict[str, Any] = {}
+        for p in all_params(info):
+            one: dict[str, Any] = {"description": p.help}
+            if p.choices:
+                one["enum"] = list(p.choices)
+            else:
+                one["type"] = {int: "integer", float: "number", bool: "boolean"}.get(
+                    p.type, "string")
+                if p.type in (int, float):
+                    if p.min is not None:
+                        one["minimum"] = p.min
+                    if p.max is not None:
+                        one["maximum"] = p.max
+            value = {"anyOf": [one, _FIELD]} if p.type is not bool else one
+            props[p.name] = ({"anyOf": [value, {"type": "array", "items": value,
+                                                 "maxItems": p.max_items}]}
+                             if p.multiple else value)
+        out[name] = props
+    return out
+
+
+def _formula_args() -> dict[str, dict[str, Any]]:
+    from tutor.formulas import FORMULAS
+
+    return {name: {arg: {} for arg in f.parameters} for name, f in FORMULAS.items()}

@@ -83,6 +83,9 @@ def validate(
     paths: Annotated[list[Path] | None, typer.Argument(
         metavar="[PATH]...", help="Files or directories; none means everything tutor loads.")]
         = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help='One object: {"ok", "files", "questions", "topics", "problems": '
+                       '[{"path", "line", "column", "message"}]}.')] = False,
 ) -> None:
     """Check question files and report every problem as path:line:column: message.
 
@@ -94,7 +97,7 @@ def validate(
     """
     from tutor.present.bank import validate_view
 
-    raise typer.Exit(validate_view(paths or [], _BANK_DIRS))
+    raise typer.Exit(validate_view(paths or [], _BANK_DIRS, as_json))
 
 
 @app.command()

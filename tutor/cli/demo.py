@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 
 def run_demo_command(name: str | None, args: list[str], bank_dirs: list[Path]) -> None:
+    if name is not None and name.startswith("-"):  # `tutor demo --json`: options, no name
+        name, args = None, [name, *args]
     if name is None or name in ("--help", "-h"):
         from tutor.present.demo import list_demos
 

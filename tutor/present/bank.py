@@ -82,13 +82,19 @@ def show_view(bank, question_id: str, as_json: bool) -> None:
     console().print(question_detail(q))
 
 
-def validate_view(paths: list[Path], bank_dirs: list[Path]) -> int:
+def validate_view(paths: list[Path], bank_dirs: list[Path], as_json: bool = False) -> int:
     import sys
 
     from tutor.bank import load_bank, load_paths
 
     bank = load_paths(paths) if paths else load_bank(bank_dirs)
     problems = list(bank.problems) + deep_problems(bank, paths)
+    if as_json:
+        print_json({"ok": not problems, "files": len(bank.files),
+                    "questions": len(bank.questions), "topics": len(bank.topics),
+                    "problems": [{"path": p.path, "line": p.line, "column": p.column,
+                                  "message": p.message} for p in sorted(problems)]})
+        return 1 if problems else 0
     for problem in sorted(problems):
         sys.stderr.write(f"{visible(str(problem))}\n")
     files = len(bank.files)
