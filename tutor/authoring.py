@@ -32,23 +32,87 @@ def header(topic: str, title: str) -> str:
             f"questions:\n")
 
 
+class Checked:
+    """`ask` that checks each answer as it is typed: at a terminal a bad answer is asked
+    again (what was typed before is kept); from a pipe it is a usage error naming the field,
+    and nothing is written."""
+
+    def __init__(self, ask: Ask, say: Callable[[str], None], interactive: bool) -> None:
+        self.ask, self.say, self.interactive = ask, say, interactive
+
+    def __call__(self, text: str, default: str | None = None,
+                 check: Callable[[str], Any] | None = None) -> Any:
+        while True:
+            answer = self.ask(text, default=default)
+            if check is None:
+                return answer
+            try:
+                return check(answer)
+            except ValueError as e:
+                if not self.interactive:
+                    raise UsageError(f"{text}: {e}") from None
+                self.say(f"  {e}; try again")
+
+
+def _kind_name(text: str) -> str:
+    if text not in KINDS:
+        raise ValueError(f"{text!r} is not one of {', '.join(KINDS)}")
+    return text
+
+
+def _topic_name(text: str) -> str:
+    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", text):
+        raise ValueError(f"topic {text!r}: use lowercase letters, digits and dashes")
+    return text
+
+
+def _difficulty(text: str) -> int:
+    if text.strip() not in ("1", "2", "3"):
+        raise ValueError("difficulty must be 1, 2 or 3")
+    return int(text)
+
+
+def _demo(text: str) -> str:
+    if not text:
+        return ""
+    from tutor.demos.registry import lookup
+
+    info = lookup(text)
+    if info is None:
+        import difflib
+
+        from tutor.demos.registry import DEMOS
+
+        close = difflib.get_close_matches(text, list(DEMOS), n=1)
+        raise ValueError(f"no demo {text!r}" + (f"; did you mean {close[0]!r}?" if close else
+                                               "; `tutor demo` lists them"))
+    return info.name
+
+
 def run_wizard(ask: Ask, say: Callable[[str], None], *, file: Path | None, kind: str | None,
-               topic: str | None, bank_ids: set[str]) -> tuple[str, Path]:
+               topic: str | None, bank_ids: set[str],
+               interactive: bool = False) -> tuple[str, Path]:
     """Ask for a question and append it. Returns (question id, file written)."""
     from tutor.paths import default_user_bank
 
-    kind = kind or ask(f"Kind ({', '.join(KINDS)})", default="recall")
-    if kind not in KINDS:
+    if file is not None and file.is_dir():
+        raise UsageError(f"--file: {file} is a directory", "give a .yaml file in it")
+    if kind is not None and kind not in KINDS:
         raise UsageError(f"--kind: {kind!r} is not one of {', '.join(KINDS)}")
+    ask = Checked(ask, say, interactive)
+    kind = kind or ask(f"Kind ({', '.join(KINDS)})", default="recall", check=_kind_name)
     existing = _existing_topic(file)
-    topic = topic or existing or ask("Topic (e.g. masks, or a new one)")
-    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", topic):
-        raise UsageError(f"topic {topic!r}: use lowercase letters, digits and dashes")
+    if topic is not None:
+        try:
+            _topic_name(topic)
+        except ValueError as e:
+            raise UsageError(f"--topic: {e}") from None
+    topic = topic or existing or ask("Topic (e.g. masks, or a new one)", check=_topic_name)
     path = file or default_user_bank() / f"{topic}.yaml"
     if existing and existing != topic:
         raise UsageError(f"{path} holds topic {existing!r}, not {topic!r}",
                          "choose another --file or the same topic")
-    text = path.read_text(encoding="utf-8") if path.exists() else None
+    text = _read_keeping_newlines(path) if path.exists() else None
     if text is None:
         text = header(topic, ask("Title of the new topic", default=topic.replace("-", " ")
                                  .capitalize()))
@@ -61,14 +125,16 @@ def run_wizard(ask: Ask, say: Callable[[str], None], *, file: Path | None, kind:
     hint = ask("Hint (optional)", default="")
     if hint:
         q["hint"] = _text(hint)
-    q["difficulty"] = int(ask("Difficulty 1-3", default="2"))
+    q["difficulty"] = ask("Difficulty 1-3", default="2", check=_difficulty)
     tags = [t.strip() for t in ask("Tags, comma-separated (optional)", default="").split(",")]
     if any(tags):
         q["tags"] = [t for t in tags if t]
-    demo = ask("Demo that proves it (optional; `tutor demo` lists them)", default="")
+    demo = ask("Demo that proves it (optional; `tutor demo` lists them)", default="",
+               check=_demo)
     if demo:
-        q["demo"] = {"name": demo, "args": pairs(ask("Demo options as name=value, "
-                                                       "comma-separated (optional)", default=""))}
+        q["demo"] = {"name": demo, "args": ask(
+            "Demo options as name=value, comma-separated (optional)", default="",
+            check=lambda line: _demo_args(demo, pairs_checked(line)))}
     suggested = f"{topic}/{_slug(q['prompt'])}"
     while True:
         qid = ask("Id (topic/slug; progress is keyed by it)", default=suggested)
@@ -85,16 +151,41 @@ def _text(line: str) -> str:
     return line.replace("\\n", "\n").strip()
 
 
+def _demo_args(demo: str, args: dict[str, Any]) -> dict[str, Any]:
+    from tutor.demos.registry import check_demo_args
+
+    problems = check_demo_args(demo, args)
+    if problems:
+        raise ValueError(problems[0][1])
+    return args
+
+
+def pairs_checked(line: str, sep: str = ",", multi: bool = False) -> dict[str, Any]:
+    """`pairs`, with every problem as a ValueError (for asking again)."""
+    try:
+        return pairs(line, sep, multi)
+    except UsageError as e:
+        raise ValueError(e.message) from None
+
+
 def pairs(line: str, sep: str = ",", multi: bool = False) -> dict[str, Any]:
     import yaml
+
+    def scalar(key: str, text: str) -> Any:
+        if text.startswith(("!", "&", "*")):
+            raise UsageError(f"{key}={text}: tags and aliases are not values")
+        try:
+            return yaml.safe_load(text)
+        except (yaml.YAMLError, ValueError):
+            raise UsageError(f"{key}={text}: not a number, text or [list] YAML can read") \
+                from None
 
     out: dict[str, Any] = {}
     for part in filter(None, (p.strip() for p in line.split(sep))):
         if "=" not in part:
             raise UsageError(f"{part!r} is not name=value")
         key, value = (s.strip() for s in part.split("=", 1))
-        values = [yaml.safe_load(v) for v in value.split()] if multi else yaml.safe_load(value)
-        out[key] = values
+        out[key] = [scalar(key, v) for v in value.split()] if multi else scalar(key, value)
     return out
 
 
@@ -171,24 +262,54 @@ def _clean(q: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _read_keeping_newlines(path: Path) -> str:
+    """The file's text with its own line ends (CRLF stays CRLF)."""
+    with open(path, encoding="utf-8", newline="") as f:
+        return f.read()
+
+
 def _validate_and_write(path: Path, text: str, qid: str) -> None:
+    """Validate the new text, then replace the file: through a symlink to its target,
+    keeping its mode and line ends. The temporary file is named so that no bank ever loads
+    it, and it is removed whatever happens."""
+    import shutil
+
     from tutor.bank import load_file
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tutor-new-", suffix=".yaml", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    parsed, problems = load_file(Path(tmp))
-    if problems:
-        os.unlink(tmp)
-        first = problems[0]
-        raise TutorError(f"the new question is not valid ({first.message}, line {first.line}); "
-                         f"{path} was not changed")
-    os.replace(tmp, path)
-    schema = path.parent / SCHEMA_FILE
+    target = Path(os.path.realpath(path))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if "\r\n" in text:
+        text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+    fd, tmp = tempfile.mkstemp(prefix=".tutor-new-", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        parsed, problems = load_file(Path(tmp))
+        if problems:
+            first = problems[0]
+            raise TutorError(f"the new question is not valid ({first.message}, line "
+                             f"{first.line}); {path} was not changed")
+        if target.exists():
+            shutil.copymode(target, tmp)
+        else:
+            os.chmod(tmp, 0o666 & ~_umask())
+        try:
+            os.replace(tmp, target)
+        except OSError as e:
+            raise TutorError(f"cannot write {path}: {e.strerror}; it was not changed") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    schema = target.parent / SCHEMA_FILE
     if not schema.exists():
         import json
 
         from tutor.bank.schema import json_schema
 
         schema.write_text(json.dumps(json_schema(), indent=2) + "\n", encoding="utf-8")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

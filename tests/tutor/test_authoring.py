@@ -1,5 +1,6 @@
 """`tutor new` driven through stdin: the file it writes validates and keeps what was there."""
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -81,8 +82,8 @@ def test_invalid_question_is_not_written(tmp_path):
     path.write_text(EXISTING, encoding="utf-8")
     answers = ["recall", "Prompt?", "Answer.", "", "", "2", "", "no-such-demo", "", "mine/x"]
     r = new("--file", str(path), input="\n".join(answers) + "\n")
-    assert r.exit_code == 1
-    assert "unknown demo 'no-such-demo'" in r.stderr and "was not changed" in r.stderr
+    assert r.exit_code == 2  # checked as it is typed: from a pipe, a usage error
+    assert "no demo 'no-such-demo'" in r.stderr and "Traceback" not in r.stderr
     assert path.read_text(encoding="utf-8") == EXISTING
 
 
@@ -101,3 +102,49 @@ def test_default_file_is_in_the_user_bank_and_is_loaded(tmp_path, monkeypatch):
     assert r.exit_code == 0, r.stderr
     r = runner.invoke(app, ["list", "--topic", "home-topic", "--json"])
     assert r.exit_code == 0 and '"home-topic/where-am-i"' in r.stdout
+
+
+def test_bad_answers_are_asked_again_at_a_terminal_keeping_what_was_typed(tmp_path):
+    from tutor.authoring import run_wizard
+
+    typed = iter(["T", "Prompt?", "Answer.", "", "", "abc", "7", "2", "", "scalng",
+                  "scaling", "d_k=[1,2", "d_k=64", "wiz/q"])
+    said = []
+    qid, path = run_wizard(lambda text, default=None: next(typed) or (default or ""),
+                           said.append, file=tmp_path / "wiz.yaml", kind="recall",
+                           topic="wiz", bank_ids=set(), interactive=True)
+    text = path.read_text(encoding="utf-8")
+    assert qid == "wiz/q" and "Prompt?" in text and "d_k: 64" in text
+    assert any("difficulty must be 1, 2 or 3" in s for s in said)
+    assert any("did you mean 'scaling'" in s for s in said)
+    assert any("not a number, text or [list]" in s for s in said)
+
+
+def test_writing_keeps_mode_symlink_and_line_ends_and_leaves_no_temp_file(tmp_path):
+    import os
+    import stat
+
+    real = tmp_path / "real.yaml"
+    real.write_bytes(EXISTING.replace("\n", "\r\n").encode())
+    os.chmod(real, 0o664)
+    link = tmp_path / "link.yaml"
+    link.symlink_to(real)
+    answers = ["Prompt?", "Answer.", "", "", "2", "", "", "mine/y"]
+    r = new("--file", str(link), "--kind", "recall", input="\n".join(answers) + "\n")
+    assert r.exit_code == 0, r.stderr
+    assert link.is_symlink() and stat.S_IMODE(real.stat().st_mode) == 0o664
+    data = real.read_bytes()
+    assert b"mine/y" in data and data.count(b"\r\n") == data.count(b"\n")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tutor-new")] == []
+
+
+@pytest.mark.parametrize("answers, message", [
+    (["T", "p", "a", "", "", "abc"], "difficulty must be 1, 2 or 3"),
+    (["T", "p", "a", "", "", "2", "", "scaling", "d_k=!!python/object/apply:os.system [ls]"],
+     "tags and aliases are not values"),
+])
+def test_bad_piped_answers_are_usage_errors_naming_the_field(tmp_path, answers, message):
+    r = new("--file", str(tmp_path / "w.yaml"), "--kind", "recall", "--topic", "w",
+            input="\n".join(answers) + "\n")
+    assert r.exit_code == 2 and message in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "w.yaml").exists()

@@ -161,6 +161,7 @@ def new(
                              "nothing was written") from None
 
     qid, path = run_wizard(ask, typer.echo, file=file, kind=kind, topic=topic,
+                           interactive=sys.stdin.isatty(),
                            bank_ids=set(bank.questions))
     typer.echo(f"added {qid} to {path}")
     typer.echo(f"check it: tutor{''.join(f' --bank {d}' for d in extra)} show {qid}")

@@ -244,21 +244,35 @@ def anki(q: NumericQuestion, html, inst: dict[str, Any]) -> dict[str, str]:
 
 
 def wizard(ask, say) -> dict[str, Any]:
-    from tutor.authoring import pairs
+    from tutor.authoring import pairs_checked
     from tutor.formulas import FORMULAS
 
+    def formula(name: str) -> str:
+        if name not in FORMULAS:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(FORMULAS), n=1)
+            raise ValueError(f"no computation {name!r}" + (
+                f"; did you mean {close[0]!r}?" if close else "; `tutor formulas` lists them"))
+        return name
+
+    def tolerance(text: str) -> float:
+        value = float(text)  # ValueError: asked again
+        if not 0 < value <= 1:
+            raise ValueError("the tolerance is relative: a number above 0 and at most 1")
+        return value
+
     say("Computations: " + ", ".join(sorted(FORMULAS)))
-    name = ask("Computation that gives the answer (answer_from)")
-    f = FORMULAS.get(name)
-    if f is not None:
-        say(f"{name} takes: {', '.join(f.parameters)}")
+    name = ask("Computation that gives the answer (answer_from)", check=formula)
+    say(f"{name} takes: {', '.join(FORMULAS[name].parameters)}")
     out: dict[str, Any] = {}
-    out["vary"] = {k: v if isinstance(v, list) else [v] for k, v in pairs(ask(
-        "Values to vary as name=v1 v2 v3, separated by ; (optional)", default=""),
-        sep=";", multi=True).items()}
-    out["answer_from"] = {"name": name, "args": pairs(ask(
-        "Fixed arguments as name=value, comma-separated (optional)", default=""))}
-    out["tolerance"] = float(ask("Relative tolerance", default="0.02"))
+    vary = ask("Values to vary as name=v1 v2 v3, separated by ; (optional)", default="",
+               check=lambda line: pairs_checked(line, sep=";", multi=True))
+    out["vary"] = {k: v if isinstance(v, list) else [v] for k, v in vary.items()}
+    out["answer_from"] = {"name": name, "args": ask(
+        "Fixed arguments as name=value, comma-separated (optional)", default="",
+        check=pairs_checked)}
+    out["tolerance"] = ask("Relative tolerance", default="0.02", check=tolerance)
     units = ask("Units (optional)", default="")
     if units:
         out["units"] = units
