@@ -13,8 +13,8 @@ query heads whose keys are `--qk-nope-dim` + `--qk-rope-dim` wide and values
   from which every head's key and value are re-expanded.
 
 For DeepSeek-V3's published config (engine.hf_configs) the same cache comes
-from engine.accounting.hf_kv_cache_bytes, latent and expanded: transformers'
-own cache stores the expanded per-head keys and values.
+from engine.accounting.hf_kv_cache_bytes, latent and expanded (every head's
+key and value re-expanded from the latent, as a cache of them would hold).
 
 Absorption: a small random MLA layer (d = 64, 4 heads, q_lora_rank 32,
 kv_lora_rank 32, keys 16 + 8, values 16, interleaved RoPE, float64, weights
