@@ -12,8 +12,10 @@ continuation from GPT2.generate; min-p (keep tokens with p >= min_p x the top
 p) and greedy decoding with a repetition penalty (seen tokens' positive logits
 divided by it, negative ones multiplied) run the same model token by token
 with its KV cache, and beam search (engine.sampling.beam_search) keeps the
-`--beam-width` most likely continuations. Log-probabilities of continuations
-are scored afterwards by one forward pass over prompt + continuation.
+`--beam-width` most likely continuations (each step runs only the beams'
+newest tokens, their cached keys and values reordered to follow the beams).
+Log-probabilities of continuations are scored afterwards by one forward pass
+over prompt + continuation.
 
 Repetition: the share of 4-grams in a continuation that already appeared
 earlier in it, and the loop period when the continuation ends in a cycle
@@ -45,20 +47,13 @@ LOGIT_STD = 2.0
 EMBED_SCALE = 6.0
 NGRAM = 4
 SWEEP = (2.0, 1.0, 0.5, 0.1, 0.01)
-BEAM_BUDGET = 24_000     # token positions beam search may run through the model in total;
-                         # one beam at the longest --steps (200) fits
-
-
-def _beam_work(width: int, steps: int) -> int:
-    # every step reruns each beam's whole sequence (no cache across reordered beams)
-    return width * sum(len(PROMPT) + t for t in range(steps))
+BEAM_BUDGET = 2_000      # beam-token steps (width x steps) a demo may run
 
 
 def check(p) -> str | None:
-    if _beam_work(p.beam_width, p.steps) > BEAM_BUDGET:
-        most = max(w for w in range(1, p.beam_width) if _beam_work(w, p.steps) <= BEAM_BUDGET)
+    if p.beam_width * p.steps > BEAM_BUDGET:
         return (f"--beam-width {p.beam_width} with --steps {p.steps} would take too long; the "
-                f"largest --beam-width allowed is {most}")
+                f"largest --beam-width allowed is {BEAM_BUDGET // p.steps}")
     return None
 
 
@@ -134,6 +129,31 @@ def continue_tokens(model, prompt, steps: int, rng=None, penalty: float = 1.0,
     return new
 
 
+class CachedBeams:
+    """A logits function for engine.sampling.beam_search that runs only each beam's newest
+    token, with a KV cache whose rows follow the beams as they are reordered."""
+
+    def __init__(self, model, max_len: int):
+        self.model, self.max_len = model, max_len
+        self.cache, self.previous = None, None
+
+    def __call__(self, ids):
+        import numpy as np
+
+        if self.cache is None:                                   # the prompt, once
+            self.cache, self.previous = self.model.new_cache(self.max_len), ids
+            return self.model(ids, cache=self.cache)[:, -1]
+        # each beam extends one of the previous rows: find which, and move its cache rows
+        prefix = ids[:, :-1]
+        parent = np.array([int(np.flatnonzero((self.previous == row).all(axis=1))[0])
+                           for row in prefix])
+        c = self.cache
+        c.keys = [k[parent] if k is not None else k for k in c.keys]
+        c.values = [v[parent] if v is not None else v for v in c.values]
+        self.previous = ids
+        return self.model(ids[:, -1:], cache=c)[:, -1]
+
+
 def logprob(model, prompt, continuation: list[int]) -> float:
     """log p(continuation | prompt) under the model, from one forward pass."""
     import numpy as np
@@ -198,7 +218,8 @@ def _compute(p, rng) -> dict:
     penalised = continue_tokens(model, prompt, p.steps, penalty=p.repetition_penalty)
     penalty = {"penalty": p.repetition_penalty, **_continuation(penalised),
                "logprob": logprob(model, prompt, penalised)}
-    beams = beam_search(lambda ids: model(ids)[:, -1], prompt[0], p.steps, p.beam_width)
+    beams = beam_search(CachedBeams(model, prompt.shape[-1] + p.steps), prompt[0], p.steps,
+                        p.beam_width)
     best = beams.sequences[0].tolist()
     beam = {"width": p.beam_width, **_continuation(best),
             "logprob": logprob(model, prompt, best), "score": float(beams.scores[0])}

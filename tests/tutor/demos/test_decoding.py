@@ -137,7 +137,17 @@ def test_a_beam_search_too_long_for_a_demo_is_refused():
     from tutor.demos.registry import DEMOS
     from tutor.errors import UsageError
 
-    # 100 steps after an 18-character prompt: 6,750 positions per beam, 24,000 allowed
-    with pytest.raises(UsageError, match="largest --beam-width allowed is 3"):
-        demos.prepare(DEMOS["decoding"], {"beam_width": 8, "steps": 100})
-    demos.prepare(DEMOS["decoding"], {"beam_width": 1, "steps": 200})      # the longest run
+    with pytest.raises(UsageError, match="largest --beam-width allowed is 20"):
+        demos.prepare(DEMOS["decoding"], {"beam_width": 32, "steps": 100})
+    demos.prepare(DEMOS["decoding"], {"beam_width": 10, "steps": 200})     # the most work
+
+
+def test_cached_beams_match_beams_recomputed_from_scratch():
+    from engine.sampling import beam_search
+    from tutor.demos.decoding import CachedBeams
+
+    model, prompt = build_model(np.random.default_rng(4), 10)
+    plain = beam_search(lambda ids: model(ids)[:, -1], prompt[0], 10, 5)
+    cached = beam_search(CachedBeams(model, prompt.shape[-1] + 10), prompt[0], 10, 5)
+    np.testing.assert_array_equal(cached.sequences, plain.sequences)
+    np.testing.assert_allclose(cached.scores, plain.scores, atol=1e-4)
