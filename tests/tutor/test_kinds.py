@@ -148,3 +148,47 @@ def test_a_sixth_kind_is_one_new_file(tmp_path):
     assert "Statement: Each softmax row sums to 1. (true)" in (tmp_path / "g.md").read_text()
     r = tutor("schema")
     assert "TrueFalseQuestion" in r.stdout
+
+
+DRILL_BANK = """
+topic: mydrills
+title: My drills
+questions:
+  - id: mydrills/softmax
+    kind: drill
+    drill: softmax
+    prompt: Implement softmax.
+    answer: Subtract the max, exponentiate, normalise.
+"""
+
+
+@pytest.mark.slow
+def test_a_drill_card_in_a_quiz_is_checked_against_the_engine(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from tutor.cli import app
+
+    monkeypatch.setenv("TUTOR_HOME", str(tmp_path / "home"))
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    (bank / "d.yaml").write_text(DRILL_BANK, encoding="utf-8")
+    bad = tmp_path / "bad.py"
+    bad.write_text("import numpy as np\n\ndef softmax(x, axis=-1):\n    e = np.exp(x)\n"
+                   "    return e / e.sum(axis=axis, keepdims=True)\n", encoding="utf-8")
+    good = ROOT / "tutor" / "drills" / "solutions" / "softmax.py"
+    runner = CliRunner()
+    r = runner.invoke(app, ["--bank", str(bank), "quiz", "--topic", "mydrills", "--json"],
+                      input=f"{bad}\n{good}\n")
+    assert r.exit_code == 0, r.stderr
+    graded = [json.loads(x) for x in r.stdout.splitlines()][:-1]
+    assert [g["correct"] for g in graded] == [False, True]  # failed, came back, passed
+    assert "smallest failing case" in r.stderr and "received:" in r.stderr
+    # a drill is never sprung on a daily review
+    r = runner.invoke(app, ["quiz", "--json", "--new-limit", "50"], input=":q\n")
+    assert "drills/" not in r.stdout + r.stderr
+    r = runner.invoke(app, ["--bank", str(bank), "validate", str(bank)])
+    assert r.exit_code == 0
+    (bank / "e.yaml").write_text(DRILL_BANK.replace("drill: softmax", "drill: sofmax")
+                                 .replace("mydrills", "otherdrills"), encoding="utf-8")
+    r = runner.invoke(app, ["validate", str(bank / "e.yaml")])
+    assert r.exit_code == 1 and "did you mean 'softmax'" in r.stderr

@@ -61,7 +61,7 @@ def record(drill: Drill, passed: bool, now: datetime, elapsed_ms: int = 0,
         new = scheduling.review(scheduler, card, grade, now, elapsed_ms)
         return new.to_json(), scheduling.card_fields(new)
 
-    review = Review(drill.question_id, drill.topic, KIND, int(grade), None, passed, summary,
+    review = Review(drill.question_id, "drills", KIND, int(grade), None, passed, summary,
                     elapsed_ms, now)
     with open_store() as store:
         return store.record_review(review, None, reschedule)

@@ -529,6 +529,10 @@ def run_quiz(bank, opts: QuizOptions, interactive: bool | None = None) -> int:
         if k not in KINDS:
             raise UsageError(f"--kind: {k!r} is not one of {', '.join(KINDS)}")
     questions = bank.select(topics=opts.topics, tags=opts.tags, kinds=opts.kinds)
+    if not opts.kinds and not opts.topics:
+        # implementing a function is asked for (--kind drill, --topic drills), not sprung on
+        # a daily review
+        questions = [q for q in questions if q.kind != "drill"]
     if not questions:
         raise UsageError("no questions match --topic/--tag/--kind",
                          "see `tutor topics` and `tutor list`")
