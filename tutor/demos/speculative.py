@@ -8,10 +8,12 @@ the decoding demo). Draft: the same model with Gaussian noise of `--noise`
 times each weight matrix's standard deviation added (`--draft noise`), or the
 target's first block only, with its final norm and head (`--draft shallow`).
 
-Generation runs engine.speculative.speculative_generate: each step the draft
-samples `--gamma` tokens, the target scores them in one call, each is kept with
-probability min(1, p/q), the first rejection is replaced by a draw from
-norm(max(0, p - q)), and a fully accepted step earns a bonus token.
+Generation runs engine.speculative.speculative_generate (both models keep a
+KV cache, rolled back past rejected tokens, so each call runs only the new
+tokens): each step the draft samples `--gamma` tokens, the target scores them
+in one call, each is kept with probability min(1, p/q), the first rejection is
+replaced by a draw from norm(max(0, p - q)), and a fully accepted step earns a
+bonus token.
 
 Distribution check: after the prompt, `--draws` independent first tokens come
 from the acceptance rule (draft draw, accept or resample); their empirical
@@ -79,12 +81,45 @@ def build_models(rng, draft: str, noise: float):
     return config, params, d_config, d_params, prompt
 
 
+class PrefixCached:
+    """A ProbsFn for engine.speculative that reruns only what changed since the last call.
+
+    It keeps the model's KV cache and next-token distributions for the ids it has seen;
+    a call with ids that share a prefix with them rolls the cache back to that prefix
+    (dropping rejected draft tokens) and runs only the rest.
+    """
+
+    def __init__(self, params, config):
+        from engine.model import KVCache
+
+        self.params, self.config = params, config
+        self.cache = KVCache(config.n_layer, config.n_ctx)
+        self.ids = self.probs = None
+
+    def __call__(self, ids):
+        import numpy as np
+
+        from engine.functional import softmax
+        from engine.model import decoder
+
+        ids = np.asarray(ids)
+        keep = 0
+        if self.ids is not None:
+            n = min(len(ids), len(self.ids))
+            same = ids[:n] == self.ids[:n]
+            keep = n if same.all() else int(np.argmin(same))
+            keep = min(keep, len(ids) - 1)                # always run at least the last token
+        self.cache.length = keep                          # later rows are overwritten
+        new = softmax(decoder(ids[keep:], self.params, self.config, cache=self.cache), axis=-1)
+        self.probs = new if keep == 0 else np.concatenate([self.probs[:keep], new])
+        self.ids = ids.copy()
+        return self.probs
+
+
 def compute(p, rng, progress) -> dict:
     import numpy as np
 
     from engine.accounting import forward_flops_per_token
-    from engine.functional import softmax
-    from engine.model import decoder
     from engine.sampling import sample_from
     from engine.speculative import (
         acceptance_rate,
@@ -97,13 +132,7 @@ def compute(p, rng, progress) -> dict:
     from tutor.demos._timing import one_blas_thread
 
     config, params, d_config, d_params, prompt = build_models(rng, p.draft, p.noise)
-
-    def target(ids):
-        return softmax(decoder(ids, params, config), axis=-1)        # (n, V)
-
-    def draft(ids):
-        return softmax(decoder(ids, d_params, d_config), axis=-1)
-
+    target, draft = PrefixCached(params, config), PrefixCached(d_params, d_config)
     with one_blas_thread():
         run = speculative_generate(target, draft, prompt, p.tokens, p.gamma, rng)
         p0, q0 = target(prompt)[-1], draft(prompt)[-1]

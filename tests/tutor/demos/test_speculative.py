@@ -68,3 +68,17 @@ def test_shallow_draft_is_cheaper_and_still_exact():
 def test_too_much_work_is_refused():
     with pytest.raises(UsageError, match="largest --tokens allowed is 141"):
         demos.prepare(DEMOS["speculative"], {"tokens": 400, "gamma": 16})
+
+
+def test_prefix_cache_gives_the_recomputed_distributions_through_rollbacks():
+    from tutor.demos.speculative import PrefixCached
+
+    rng = np.random.default_rng(3)
+    config, params, *_ = build_models(rng, "noise", 0.5)
+    cached = PrefixCached(params, config)
+    ids = rng.integers(0, 64, size=30)
+    # grow, fall back (rejected drafts), branch off, grow again, go back to a prefix
+    for n, tail in ((8, None), (12, None), (10, [5, 6, 7]), (20, None), (9, None)):
+        seq = ids[:n] if tail is None else np.concatenate([ids[:n], tail])
+        plain = softmax(decoder(seq, params, config), axis=-1)
+        np.testing.assert_allclose(cached(seq), plain, rtol=1e-9, atol=1e-12)
