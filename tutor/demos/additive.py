@@ -49,10 +49,13 @@ def additive_bytes(n: int, d_a: int) -> int:
 
 
 def check(p) -> str | None:
+    from tutor.demos._bounds import largest
+
     if additive_bytes(p.n, p.d) > BUDGET_BYTES:
-        largest = int(math.sqrt(BUDGET_BYTES / (2 * p.d * 8)))
+        most = largest(2, p.n, lambda n: additive_bytes(n, p.d) <= BUDGET_BYTES)
         return (f"--n {p.n} with --d {p.d} needs {additive_bytes(p.n, p.d) / 2**30:.1f} GiB "
-                f"for additive attention's n x n x d tensor; the largest allowed is {largest}")
+                f"for additive attention's n x n x d tensor; the largest --n allowed with "
+                f"these is {most}")
     return None
 
 

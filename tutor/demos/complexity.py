@@ -42,12 +42,16 @@ import tracemalloc
 import numpy as np
 
 from engine.functional import linear, relu, softmax
+from tutor.demos._bounds import largest
 from tutor.demos._timing import one_blas_thread
 
 _EXPONENT_RANGE = (1.8, 2.2)
 _MIN_R2 = 0.95
-_BUDGET_S = 20.0                 # estimated seconds of timing this demo may take
-_NS_PER_SCORE = 12.0             # rough cost of one score through the whole head, float64
+_BUDGET_S = 6.0                  # estimated CPU seconds this demo may take
+_BUDGET_BYTES = 800 * 2**20      # estimated peak memory
+_NS_PER_FLOP = 0.1               # float64 q k^T and p v on one BLAS thread (measured ~0.1)
+_NS_PER_FFN_FLOP = 0.04          # the FFN's larger matmuls run faster (measured ~0.033)
+_NS_PER_SCORE = 20.0             # softmax and the rest of the head, per score, float64
 _EXTRAPOLATE = (32768, 131072)
 
 
@@ -59,25 +63,42 @@ def sizes(n_min: int, n_max: int) -> list[int]:
 
 
 def _estimate_s(p) -> float:
-    return (p.repeats + 1) * sum(n * n for n in sizes(p.n_min, p.n_max)) * _NS_PER_SCORE \
-        * (p.d_model / 64 + 1) / 2 * 1e-9
+    """CPU seconds: every size once to warm up, once traced for its peak, `repeats` timed;
+    each call is the head's 4 n^2 d and the FFN's 16 n d^2 FLOPs, and per-score work."""
+    rounds = p.repeats + 2
+    ns = sizes(p.n_min, p.n_max)
+    head = sum(4 * n * n * p.d_model for n in ns) * _NS_PER_FLOP
+    ffn = sum(16 * n * p.d_model**2 for n in ns) * _NS_PER_FFN_FLOP
+    scores = sum(n * n for n in ns) * _NS_PER_SCORE
+    return rounds * (head + ffn + scores) * 1e-9
+
+
+def _peak_bytes(p) -> int:
+    """Every size's inputs (q, k, v and the FFN weights) plus four n_max^2 score arrays."""
+    item = np.dtype(p.dtype).itemsize
+    inputs = sum(3 * n * p.d_model + 8 * p.d_model**2 for n in sizes(p.n_min, p.n_max))
+    return item * (inputs + 4 * p.n_max**2)
+
+
+def _fits(p) -> bool:
+    return _estimate_s(p) <= _BUDGET_S and _peak_bytes(p) <= _BUDGET_BYTES
 
 
 def check(p) -> str | None:
     if p.n_max < 4 * p.n_min:
         return (f"--n-max {p.n_max} must be at least 4x --n-min {p.n_min} for a meaningful "
                 f"slope; the smallest --n-max allowed is {4 * p.n_min}")
-    if _estimate_s(p) > _BUDGET_S:
-        largest = p.n_min * 4
-        while True:
-            trial = type(p)(**{**vars(p), "n_max": largest * 2})
-            if _estimate_s(trial) > _BUDGET_S:
-                break
-            largest *= 2
-        return (f"--n-max {p.n_max} with --repeats {p.repeats} and --d-model {p.d_model} "
-                f"would take about {_estimate_s(p):.0f} s; the largest --n-max allowed with "
-                f"these is about {largest}")
-    return None
+    if _fits(p):
+        return None
+    cost = (f"about {_estimate_s(p):.0f} s of computing and "
+            f"{_peak_bytes(p) / 2**20:,.0f} MiB")
+    most = largest(4 * p.n_min, p.n_max, lambda n: _fits(type(p)(**{**vars(p), "n_max": n})))
+    with_these = f"--n-min {p.n_min}, --d-model {p.d_model} and --repeats {p.repeats}"
+    if most is None:
+        return (f"--n-max {p.n_max} with {with_these} would take {cost}, and no --n-max from "
+                f"{4 * p.n_min} (4x --n-min) up fits; lower --d-model, --repeats or --n-min")
+    return (f"--n-max {p.n_max} with {with_these} would take {cost}; the largest --n-max "
+            f"allowed with these is {most}")
 
 
 def fit_loglog(x, y) -> tuple[float, float, float]:

@@ -34,7 +34,10 @@ from tutor.demos._timing import one_blas_thread
 
 PROMPT_LEN = 8
 VOCAB = 256
-FLOP_BUDGET = 1e10      # matmul FLOPs of the recomputing run; ~5x the defaults
+BUDGET_S = 6.0          # estimated CPU seconds of both runs (the defaults: about 0.3)
+# measured on float32 with one BLAS thread: matmul time per FLOP, time per attention score
+# (scores, mask, softmax, weights times values) and the fixed cost of one block call
+_NS_PER_FLOP, _NS_PER_SCORE, _NS_PER_BLOCK = 0.04, 25.0, 300_000.0
 
 
 def _heads(d_model: int) -> int:
@@ -47,21 +50,35 @@ def _recompute_flops(d_model: int, layers: int, new_tokens: int) -> float:
     return per_token * sum(PROMPT_LEN + t for t in range(new_tokens))
 
 
+def estimate_s(d_model: int, layers: int, new_tokens: int) -> float:
+    """CPU seconds of the timed runs: the recomputing run's matmuls and its n^2 attention
+    scores at every step, and one call per block per step for each of the two runs (the
+    cached run's own matmuls and scores are a small fraction of the recomputing run's)."""
+    heads = _heads(d_model)
+    scores = layers * heads * sum((PROMPT_LEN + t) ** 2 for t in range(new_tokens))
+    calls = 2 * (new_tokens + 2) * layers
+    return (_recompute_flops(d_model, layers, new_tokens) * _NS_PER_FLOP
+            + scores * _NS_PER_SCORE + calls * _NS_PER_BLOCK) * 1e-9
+
+
 def check(p) -> str | None:
     from engine.config import preset
 
     if preset(p.preset).arch == "encoder":
         return (f"--preset {p.preset} is an encoder: it reads the whole input at once and has "
                 "no KV cache; choose a decoder such as llama-2-7b")
-    if _recompute_flops(p.d_model, p.layers, p.new_tokens) > FLOP_BUDGET:
-        most = max((t for t in range(1, p.new_tokens)
-                    if _recompute_flops(p.d_model, p.layers, t) <= FLOP_BUDGET), default=0)
-        if most == 0:
-            return (f"--d-model {p.d_model} with --layers {p.layers} is too large to time "
-                    "here; use a smaller --d-model or fewer --layers")
-        return (f"--new-tokens {p.new_tokens} at --d-model {p.d_model} and --layers {p.layers} "
-                f"would take too long without the cache here; the largest allowed is {most}")
-    return None
+    cost = estimate_s(p.d_model, p.layers, p.new_tokens)
+    if cost <= BUDGET_S:
+        return None
+    from tutor.demos._bounds import largest
+
+    most = largest(1, p.new_tokens, lambda t: estimate_s(p.d_model, p.layers, t) <= BUDGET_S)
+    if most is None:
+        return (f"--d-model {p.d_model} with --layers {p.layers} is too large to time "
+                "here even for one token; use a smaller --d-model or fewer --layers")
+    return (f"--new-tokens {p.new_tokens} at --d-model {p.d_model} and --layers {p.layers} "
+            f"would take about {cost:.0f} s to time without the cache; the largest "
+            f"--new-tokens allowed with these is {most}")
 
 
 def _generate(model, prompt, steps: int, use_cache: bool, progress, description: str):

@@ -37,15 +37,58 @@ TIMING_SIZES = (128, 1024)
 REPEATS = 3
 
 
+BUDGET_S = 6.0                   # estimated CPU seconds
+BUDGET_BYTES = 700 * 2**20       # estimated peak memory
+# float64 on one BLAS thread: time per matmul FLOP, and per exp or other elementwise pass
+_NS_PER_FLOP, _NS_PER_ELEMENT = 0.1, 10.0
+
+
+def estimate_s(n: int, d: int, features: list[int], ranks: list[int]) -> float:
+    """CPU seconds: four n x n products with V (the two orders, the kernel by hand, exact
+    softmax attention), the timings, SEEDS Performer runs per feature count (projections
+    and features, n x m each) and one Linformer run per rank (n x r scores)."""
+    sizes = sorted({*TIMING_SIZES, n})
+    flops = 16 * n * n * d
+    flops += sum(2 * REPEATS * (4 * m * m * d + 4 * m * d * d) for m in sizes)
+    flops += sum(SEEDS * (8 * n * m * d + m * d * d) for m in features)
+    flops += sum(8 * n * r * d for r in ranks)
+    elements = 8 * n * n + sum(SEEDS * 8 * n * m for m in features)
+    elements += sum(6 * n * r for r in ranks)
+    return (flops * _NS_PER_FLOP + elements * _NS_PER_ELEMENT) * 1e-9
+
+
+def peak_bytes(n: int, d: int, features: list[int], ranks: list[int]) -> int:
+    """Four n x n float64 arrays at once, or a Performer run's n x m ones."""
+    return 8 * max(4 * n * n, 6 * n * max(features), 4 * n * max(ranks)) + 8 * 8 * n * d
+
+
 def check(p) -> str | None:
     big = [r for r in p.ranks if r > p.n]
     if big:
-        return f"--ranks {big[0]} exceeds --n {p.n}; the largest allowed rank is {p.n}"
-    if p.n * max(p.features) > 2**25:
-        return (f"--features {max(p.features)} with --n {p.n} needs an n x features matrix "
-                f"of {p.n * max(p.features):,} numbers; the largest allowed is "
-                f"{2**25 // p.n}")
-    return None
+        return f"--ranks {big[0]} exceeds --n {p.n}; the largest --ranks allowed is {p.n}"
+    if _fits(p.n, p.d, p.features, p.ranks):
+        return None
+    cost = (f"about {estimate_s(p.n, p.d, p.features, p.ranks):.0f} s of computing and "
+            f"{peak_bytes(p.n, p.d, p.features, p.ranks) / 2**20:,.0f} MiB")
+    from tutor.demos._bounds import largest
+
+    most_n = largest(max(16, *p.ranks), p.n, lambda m: _fits(m, p.d, p.features, p.ranks))
+    if most_n is not None:
+        return (f"--n {p.n} with --d {p.d} and these --features and --ranks would take "
+                f"{cost}; the largest --n allowed with these is {most_n}")
+    top = max(p.features)
+    most_f = largest(1, top, lambda m: _fits(p.n, p.d, [min(f, m) for f in p.features],
+                                              p.ranks))
+    if most_f is not None:
+        return (f"--features up to {top} with --n {p.n} and --d {p.d} would take {cost}; "
+                f"the largest --features allowed with these is {most_f}")
+    return (f"--n {p.n} with --d {p.d} would take {cost} even with one feature; lower --n "
+            "or --d")
+
+
+def _fits(n: int, d: int, features: list[int], ranks: list[int]) -> bool:
+    return (estimate_s(n, d, features, ranks) <= BUDGET_S
+            and peak_bytes(n, d, features, ranks) <= BUDGET_BYTES)
 
 
 def smooth(rng: np.random.Generator, n: int, d: int) -> np.ndarray:

@@ -96,23 +96,23 @@ def compute(p, rng: np.random.Generator, progress) -> dict:
     t0 = n // 2
     x2 = x.copy()
     x2[:, t0:] = rng.standard_normal((b, n - t0, d))
-    with_mask = np.abs(_head(x2, w, causal=True) - _head(x, w, causal=True))[0]   # (n, d)
+    causal_new, causal_old = _head(x2, w, causal=True), _head(x, w, causal=True)
+    with_mask = np.abs(causal_new - causal_old)[0]                    # (n, d)
     without = np.abs(_head(x2, w) - _head(x, w))[0]
-    same_past = bool(np.array_equal(_head(x2, w, causal=True)[:, :t0],
-                                    _head(x, w, causal=True)[:, :t0]))
+    same_past = bool(np.array_equal(causal_new[:, :t0], causal_old[:, :t0]))
 
     # padding: change what sits in the pad positions
     real = np.arange(n)[None, :] < np.asarray(lengths)[:, None]      # (B, n)
     key_mask = real[:, None, :]                                       # (B, 1, n): keys
     x3 = np.where(real[..., None], x, 10 * rng.standard_normal((b, n, d)))
-    masked_delta = np.abs(_head(x3, w, key_mask) - _head(x, w, key_mask))
+    masked_new, masked_old = _head(x3, w, key_mask), _head(x, w, key_mask)
+    masked_delta = np.abs(masked_new - masked_old)
     plain_delta = np.abs(_head(x3, w) - _head(x, w))
     padding = []
     for i, length in enumerate(lengths):
         dm = float(masked_delta[i, :length].max())
         du = float(plain_delta[i, :length].max())
-        same = bool(np.array_equal(_head(x3, w, key_mask)[i, :length],
-                                   _head(x, w, key_mask)[i, :length]))
+        same = bool(np.array_equal(masked_new[i, :length], masked_old[i, :length]))
         padding.append({"length": length, "delta_masked": dm, "delta_unmasked": du,
                         "identical": same})
 

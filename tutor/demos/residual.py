@@ -52,9 +52,15 @@ def check(p) -> str | None:
         largest_d = int((_LIMIT / (2 * len(_GAINS) * _PER_STEP)) ** (1 / 3))
         return (f"--d {p.d} is too wide for the RNN Jacobian products; the largest --d "
                 f"allowed is {largest_d}")
-    largest = _LIMIT // per_step
-    return (f"--steps {p.steps} with --d {p.d} needs about {work:,} multiply-adds; the "
-            f"largest --steps allowed with this --d is {largest}")
+    stack = p.layers * _BATCH * p.d * p.d
+    largest = (_LIMIT - stack) // per_step       # what the stack leaves for the RNN part
+    if largest < 2:
+        most_layers = (_LIMIT - 2 * per_step) // (_BATCH * p.d * p.d)
+        return (f"--layers {p.layers} with --d {p.d} leaves no room for the RNN steps "
+                f"({work:,} multiply-adds); the largest --layers allowed with these is "
+                f"{most_layers}")
+    return (f"--steps {p.steps} with --d {p.d} and --layers {p.layers} needs about {work:,} "
+            f"multiply-adds; the largest --steps allowed with these is {largest}")
 
 
 # --------------------------------------------------------------------------- part 1

@@ -4,6 +4,7 @@ command line (exit 2) and in a question's `demo.args`."""
 from __future__ import annotations
 
 import math
+import re
 import os
 import subprocess
 import sys
@@ -53,3 +54,38 @@ def test_nan_in_a_questions_demo_args_is_a_problem():
     problems = check_demo_args("training", {"smoothing": math.nan, "warmup": math.inf})
     assert [p for p, _ in problems] == [("args", "smoothing"), ("args", "warmup")]
     assert all("not a" in msg for _, msg in problems)
+
+
+_LARGEST = re.compile(r"the largest (--[a-z0-9-]+) allowed(?: with these)? is ([\d,]+)")
+OVER_BUDGET = [
+    ("complexity", {"n_max": 4096, "repeats": 20}),
+    ("complexity", {"d_model": 512}),
+    ("residual", {"layers": 256, "d": 100, "steps": 51}),     # the contradiction once reported
+    ("residual", {"steps": 1000}),
+    ("kv-cache", {"new_tokens": 512}),
+    ("kv-cache", {"layers": 12, "new_tokens": 512, "d_model": 16}),
+    ("linear-attention", {"n": 4096, "d": 256}),
+    ("linear-attention", {"features": [4096] * 16}),
+    ("norms", {"layers": 96, "batch": 64}),
+    ("norms", {"d": 1024, "seq": 256}),
+    ("scaling", {"trials": 5000}),
+    ("additive", {"n": 2048}),
+]
+
+
+@pytest.mark.parametrize("demo, args", OVER_BUDGET, ids=[f"{d}-{i}" for i, (d, _) in
+                                                        enumerate(OVER_BUDGET)])
+def test_a_refusal_names_a_largest_value_that_is_then_accepted(demo, args):
+    info = DEMOS[demo]
+    with pytest.raises(UsageError) as err:
+        demos.prepare(info, args)
+    found = _LARGEST.search(str(err.value))
+    assert found, str(err.value)
+    name, largest = found.group(1)[2:].replace("-", "_"), int(found.group(2).replace(",", ""))
+    param = info.param(name)
+    value = [largest] * len(args[name]) if param.multiple and name in args else largest
+    demos.prepare(info, {**args, name: value})                 # accepted as suggested
+    one_more = [largest + 1] * len(value) if param.multiple else largest + 1
+    if param.max is None or largest + 1 <= param.max:
+        with pytest.raises(UsageError):
+            demos.prepare(info, {**args, name: one_more})

@@ -73,9 +73,29 @@ def test_sizes_step_by_sqrt_two():
 
 def test_refuses_too_large_and_too_narrow():
     with pytest.raises(UsageError, match="--n-max .* the largest --n-max allowed"):
-        demos.prepare(DEMOS["complexity"], {"n_max": 8192, "repeats": 20, "d_model": 1024})
+        demos.prepare(DEMOS["complexity"], {"n_max": 4096, "repeats": 20, "d_model": 64})
     with pytest.raises(UsageError, match="at least 4x --n-min"):
         demos.prepare(DEMOS["complexity"], {"n_min": 1024, "n_max": 2048})
+    with pytest.raises(UsageError, match="--n-max: 8,192 is above the largest allowed value 4,096"):
+        demos.prepare(DEMOS["complexity"], {"n_max": 8192})
+
+
+@pytest.mark.parametrize("args", [{"n_max": 4096, "repeats": 20}, {"d_model": 512},
+                                  {"n_max": 4096, "d_model": 512, "repeats": 3}])
+def test_the_suggested_n_max_is_accepted(args):
+    with pytest.raises(UsageError, match="the largest --n-max allowed with these is") as err:
+        demos.prepare(DEMOS["complexity"], args)
+    largest = int(str(err.value).rsplit(" ", 1)[1])
+    demos.prepare(DEMOS["complexity"], {**args, "n_max": largest})      # no error
+    bigger = complexity.sizes(largest, 4 * largest)[1]                  # the next size up
+    with pytest.raises(UsageError):
+        demos.prepare(DEMOS["complexity"], {**args, "n_max": bigger})
+
+
+def test_no_n_max_fits_says_so_instead_of_suggesting_one():
+    with pytest.raises(UsageError, match="no --n-max from 4096 .* up fits; lower --d-model"):
+        demos.prepare(DEMOS["complexity"], {"n_min": 1024, "n_max": 4096, "d_model": 512,
+                                            "repeats": 20})
 
 
 def test_renders_within_60_columns(result):

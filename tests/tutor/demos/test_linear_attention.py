@@ -36,6 +36,6 @@ def test_linformer_is_exact_at_full_rank():
 
 
 def test_check_and_render():
-    assert "largest allowed rank is 64" in la.check(SimpleNamespace(n=64, ranks=[128],
-                                                                    features=[16]))
+    assert "the largest --ranks allowed is 64" in la.check(SimpleNamespace(
+        n=64, d=8, ranks=[128], features=[16]))
     assert_fits(render_text("linear-attention", run("linear-attention")))

@@ -80,3 +80,12 @@ def test_renders_within_60_columns(result):
 def test_too_much_work_is_refused_with_the_largest_trials():
     with pytest.raises(UsageError, match=r"--trials .*largest --trials allowed is"):
         demos.prepare(DEMOS["scaling"], {"trials": 5000, "n_keys": 4096})
+
+
+def test_jacobian_norm_without_the_matrix_equals_the_matrix_norm():
+    from engine.functional import softmax
+
+    p = softmax(np.random.default_rng(2).standard_normal((4, 50)) * 4)
+    np.testing.assert_allclose(scaling.softmax_jacobian_norm(p),
+                               np.linalg.norm(scaling.softmax_jacobian(p), axis=(-2, -1)),
+                               rtol=1e-10)
