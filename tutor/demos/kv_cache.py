@@ -35,9 +35,11 @@ from tutor.demos._timing import one_blas_thread
 PROMPT_LEN = 8
 VOCAB = 256
 BUDGET_S = 6.0          # estimated CPU seconds of both runs (the defaults: about 0.3)
+BUDGET_BYTES = 700 * 2**20   # the timed model's float32 weights, with room for the caches
 # measured on float32 with one BLAS thread: matmul time per FLOP, time per attention score
-# (scores, mask, softmax, weights times values) and the fixed cost of one block call
-_NS_PER_FLOP, _NS_PER_SCORE, _NS_PER_BLOCK = 0.04, 25.0, 300_000.0
+# (scores, mask, softmax, weights times values), the fixed cost of one block call, and the
+# time to draw one weight
+_NS_PER_FLOP, _NS_PER_SCORE, _NS_PER_BLOCK, _NS_PER_WEIGHT = 0.04, 35.0, 300_000.0, 15.0
 
 
 def _heads(d_model: int) -> int:
@@ -50,15 +52,25 @@ def _recompute_flops(d_model: int, layers: int, new_tokens: int) -> float:
     return per_token * sum(PROMPT_LEN + t for t in range(new_tokens))
 
 
+def _weights(d_model: int, layers: int) -> int:
+    return 12 * layers * d_model**2 + 2 * VOCAB * d_model
+
+
+def estimate_bytes(d_model: int, layers: int) -> int:
+    """The float32 weights and one float64 tensor while it is drawn."""
+    return 4 * _weights(d_model, layers) + 8 * 4 * d_model**2
+
+
 def estimate_s(d_model: int, layers: int, new_tokens: int) -> float:
-    """CPU seconds of the timed runs: the recomputing run's matmuls and its n^2 attention
-    scores at every step, and one call per block per step for each of the two runs (the
+    """CPU seconds: drawing the weights; the recomputing run's matmuls and its n^2 attention
+    scores at every step; one call per block per step for each of the two runs (the
     cached run's own matmuls and scores are a small fraction of the recomputing run's)."""
     heads = _heads(d_model)
     scores = layers * heads * sum((PROMPT_LEN + t) ** 2 for t in range(new_tokens))
     calls = 2 * (new_tokens + 2) * layers
     return (_recompute_flops(d_model, layers, new_tokens) * _NS_PER_FLOP
-            + scores * _NS_PER_SCORE + calls * _NS_PER_BLOCK) * 1e-9
+            + scores * _NS_PER_SCORE + calls * _NS_PER_BLOCK
+            + _weights(d_model, layers) * _NS_PER_WEIGHT) * 1e-9
 
 
 def check(p) -> str | None:
@@ -67,10 +79,19 @@ def check(p) -> str | None:
     if preset(p.preset).arch == "encoder":
         return (f"--preset {p.preset} is an encoder: it reads the whole input at once and has "
                 "no KV cache; choose a decoder such as llama-2-7b")
+    from tutor.demos._bounds import largest
+
+    if estimate_bytes(p.d_model, p.layers) > BUDGET_BYTES:
+        most = largest(1, p.layers, lambda n: estimate_bytes(p.d_model, n) <= BUDGET_BYTES)
+        size = estimate_bytes(p.d_model, p.layers) / 2**20
+        if most is None:
+            return (f"--d-model {p.d_model} needs {size:,.0f} MiB of weights even for one "
+                    "layer; use a smaller --d-model")
+        return (f"--layers {p.layers} at --d-model {p.d_model} needs {size:,.0f} MiB of "
+                f"weights; the largest --layers allowed with these is {most}")
     cost = estimate_s(p.d_model, p.layers, p.new_tokens)
     if cost <= BUDGET_S:
         return None
-    from tutor.demos._bounds import largest
 
     most = largest(1, p.new_tokens, lambda t: estimate_s(p.d_model, p.layers, t) <= BUDGET_S)
     if most is None:
