@@ -72,16 +72,17 @@ def check(p) -> str | None:
             f"{peak_bytes(p.n, p.d, p.features, p.ranks) / 2**20:,.0f} MiB")
     from tutor.demos._bounds import largest
 
+    top = max(p.features)
     most_n = largest(max(16, *p.ranks), p.n, lambda m: _fits(m, p.d, p.features, p.ranks))
+    most_f = largest(1, top, lambda m: _fits(p.n, p.d, [min(f, m) for f in p.features],
+                                              p.ranks))
+    # suggest a smaller value of whichever option is further above its default
+    if most_f is not None and (most_n is None or top / 1024 > p.n / 512):
+        return (f"--features up to {top} with --n {p.n} and --d {p.d} would take {cost}; "
+                f"the largest --features allowed with these is {most_f}")
     if most_n is not None:
         return (f"--n {p.n} with --d {p.d} and these --features and --ranks would take "
                 f"{cost}; the largest --n allowed with these is {most_n}")
-    top = max(p.features)
-    most_f = largest(1, top, lambda m: _fits(p.n, p.d, [min(f, m) for f in p.features],
-                                              p.ranks))
-    if most_f is not None:
-        return (f"--features up to {top} with --n {p.n} and --d {p.d} would take {cost}; "
-                f"the largest --features allowed with these is {most_f}")
     return (f"--n {p.n} with --d {p.d} would take {cost} even with one feature; lower --n "
             "or --d")
 
