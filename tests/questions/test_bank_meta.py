@@ -145,7 +145,6 @@ def test_every_question_renders_in_60_columns(questions):
 def test_every_linked_demo_runs_with_its_arguments(questions):
     from tutor import demos
     from tutor.demos.registry import DEMOS
-
     from tutor.kinds.numeric import demo_arg_samples
 
     seen: set[str] = set()
