@@ -57,7 +57,7 @@ ZIPF = 1.1
 LR = 5.0
 PREFIX = "blocks.1.ffn"
 # token-expert-steps of router training (two runs): a few seconds at the limit
-WORK_BUDGET = 8_000_000
+WORK_BUDGET = 6_000_000
 
 
 def check(p) -> str | None:

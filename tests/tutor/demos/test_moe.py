@@ -181,7 +181,7 @@ def test_refusals_name_the_option_and_the_largest_value():
     assert "--top-k 8" in result.stderr and "largest --top-k allowed" in result.stderr
     result = CliRunner().invoke(app, ["demo", "moe", "--tokens", "4096", "--experts", "64",
                                       "--steps", "1000"])
-    assert result.exit_code == 2 and "largest --steps allowed with these is 30" in result.stderr
+    assert result.exit_code == 2 and "largest --steps allowed with these is 22" in result.stderr
     result = CliRunner().invoke(app, ["demo", "moe", "--experts", "65"])
     assert result.exit_code == 2 and "largest allowed value 64" in result.stderr
 
