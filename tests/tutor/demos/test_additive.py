@@ -53,9 +53,9 @@ def test_demo_weights_and_correlation():
 
 def test_check_names_largest_n():
     msg = additive.check(SimpleNamespace(n=2048, d=1024))
-    assert msg and "--n 2048" in msg and "the largest --n allowed with these is 181" in msg
-    assert additive.additive_bytes(181, 1024) <= additive.BUDGET_BYTES < \
-        additive.additive_bytes(182, 1024)
+    assert msg and "--n 2048" in msg and "the largest --n allowed with these is 128" in msg
+    assert additive.additive_bytes(128, 1024) <= additive.BUDGET_BYTES < \
+        additive.additive_bytes(129, 1024)
     assert additive.check(SimpleNamespace(n=16, d=32)) is None
 
 
