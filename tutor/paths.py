@@ -82,13 +82,22 @@ def builtin_questions_dir() -> Path:
 def user_bank_dirs(cli_dirs: list[Path] | None = None) -> list[Path]:
     """Extra bank directories: every --bank DIR, every entry of $TUTOR_BANK, then
     TUTOR_HOME/questions (where `tutor new` writes) when it exists."""
-    dirs = [Path(d).expanduser() for d in (cli_dirs or [])]
+    dirs = [_expand(Path(d)) for d in (cli_dirs or [])]
     env = os.environ.get("TUTOR_BANK", "")
-    dirs += [Path(p).expanduser() for p in env.split(os.pathsep) if p.strip()]
+    dirs += [_expand(Path(p)) for p in env.split(os.pathsep) if p.strip()]
     own = default_user_bank()
     if own.is_dir() and own not in dirs:
         dirs.append(own)  # where `tutor new` writes
     return dirs
+
+
+def _expand(path: Path) -> Path:
+    """~ and ~user expanded; a ~user that does not exist stays as written (and is then
+    reported as a bank directory that does not exist)."""
+    try:
+        return path.expanduser()
+    except RuntimeError:
+        return path
 
 
 def default_user_bank() -> Path:

@@ -72,3 +72,13 @@ def test_a_store_in_use_in_the_old_directory_is_not_moved(data_home):
         assert (old / "progress.db").exists()
     tutor_home()
     assert not (old / "progress.db").exists()
+
+
+def test_a_bank_under_an_unknown_users_home_is_reported_not_a_crash(monkeypatch):
+    from tutor.bank import load_bank
+
+    monkeypatch.setenv("TUTOR_BANK", "~nosuchuser-tutor/q")
+    bank = load_bank()
+    assert [(p.path, p.message) for p in bank.problems] == [
+        ("~nosuchuser-tutor/q", "bank directory does not exist; check --bank and TUTOR_BANK")]
+    assert bank.questions  # the built-in bank still loads

@@ -89,3 +89,22 @@ def test_a_refusal_names_a_largest_value_that_is_then_accepted(demo, args):
     if param.max is None or largest + 1 <= param.max:
         with pytest.raises(UsageError):
             demos.prepare(info, {**args, name: one_more})
+
+
+# the in-bound runs once measured at 12 s to 4 minutes or over 1 GB: each is now refused,
+# naming the bound (what they cost now is measured by benchmarks/demo_limits.py)
+ONCE_TOO_COSTLY = [
+    ("complexity", {"n_max": 8192}),
+    ("complexity", {"d_model": 1024}),
+    ("linear-attention", {"n": 8192}),
+    ("linear-attention", {"n": 4096, "d": 256, "features": [4096] * 16, "ranks": [4096] * 16}),
+    ("kv-cache", {"new_tokens": 486, "d_model": 16, "layers": 12}),
+    ("additive", {"n": 181, "d": 1024}),
+]
+
+
+@pytest.mark.parametrize("demo, args", ONCE_TOO_COSTLY, ids=[f"{d}-{i}" for i, (d, _) in
+                                                            enumerate(ONCE_TOO_COSTLY)])
+def test_runs_that_once_took_minutes_or_gigabytes_are_refused(demo, args):
+    with pytest.raises(UsageError, match=r"^--[a-z-]+.* (largest|lower|above)"):
+        demos.prepare(DEMOS[demo], args)
