@@ -524,3 +524,22 @@ def test_reset_during_a_running_quiz_loses_no_acknowledged_review(tmp_path):
     db = sqlite3.connect(db_path())
     assert db.execute("SELECT count(*) FROM reviews").fetchone()[0] == len(acks) == 3
     db.close()
+
+
+def test_reset_that_cannot_write_its_backup_changes_nothing(monkeypatch):
+    import errno
+    import shutil
+
+    with Store() as store:
+        store.start_session(NOW, "review")
+    before = db_path().read_bytes()
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copy2", full)
+    result = CliRunner().invoke(app, ["reset", "--yes"])
+    assert result.exit_code == 1
+    assert "cannot write the backup" in result.stderr and "nothing was changed" in result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert db_path().read_bytes() == before and not list(home().glob("*.bak.db"))
