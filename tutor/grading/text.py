@@ -63,7 +63,8 @@ _MATH = [
     # "non-linear" is one word, not "linear" with a stray "non"
     (r"\bnon[\s-]+(?=[a-z])", "non"),
     # norm placement and residual formulas, before the brackets split them into clauses
-    (rf"\b{_NORM}\s*\(\s*x\s*\+\s*{_SUBLAYER}\s*\(\s*x\s*\)\s*\)", " norm after residual addition "),
+    (rf"\b{_NORM}\s*\(\s*x\s*\+\s*{_SUBLAYER}\s*\(\s*x\s*\)\s*\)",
+     " norm after residual addition "),
     (rf"\bx\s*\+\s*{_SUBLAYER}\s*\(\s*{_NORM}\s*\(\s*x\s*\)\s*\)", " norm before sublayer "),
     (rf"\bx\s*\+\s*{_SUBLAYER}\s*\(\s*x\s*\)", " x plus fx "),
     # a comparison names a winner: "a is better than b" is not "better with b"
