@@ -4,17 +4,29 @@ The review log is summed in SQLite (`tutor.store.queries`), and predicted
 recall for every card comes from the FSRS-6 forgetting curve applied to the stored
 stability, without building py-fsrs cards. Definitions:
 
-- *recall*: predicted probability of recall now (FSRS retrievability), over seen cards;
+- *recall*: predicted probability of recall now, over seen cards: the FSRS-6 curve
+  `recall_after` with the time since the last review in fractional days (py-fsrs
+  counts whole days, so a card failed a minute ago would read 100%);
+- *stability*: FSRS memory stability in days, the time for recall to fall to 90%;
 - *retention (30 d)*: the share of reviews in the last 30 days of cards already
   learned (in the review state), not crammed, that were not rated Again;
-- *lapses*: reviews of learned cards rated Again;
+- *lapses*: reviews of learned cards rated Again (FSRS's count);
+- *failed*: every review rated Again, first sight, relearning and cram included,
+  so a card missed the first time it was asked counts here (and not in lapses);
+- *due today*: the due reviews `tutor quiz` asks now: cards due at or before now,
+  suspended and buried cards left out; *due later today* counts the rest of today;
+  the forecast counts the days after, a buried card from tomorrow on;
 - *streak*: days in a row, in UTC, with at least one review, ending today (or
   yesterday, when there has been no review yet today);
-- *weakest*: the seen cards with the lowest recall now, then the most lapses.
+- *weakest*: the seen cards failed in the last 24 hours first, then by recall now
+  (lowest first), then by stability (lowest first);
+- *readiness* (for an interview day): `tutor.session.plan.readiness`, over the
+  cards the quiz would plan from (suspended and buried cards left out).
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -22,32 +34,83 @@ from tutor import scheduling
 from tutor.store import queries
 
 if TYPE_CHECKING:
-    import sqlite3
+    from tutor.store import Store
+
+# The tutor's scheduler uses py-fsrs's default parameters; scheduling.DECAY is their
+# w[20] (a test pins it), so this is the decay of every card's scheduler.
+DECAY = -scheduling.DECAY
+RECENT_FAILURE = timedelta(hours=24)
+
+_Row = namedtuple("_Row", "stability last_review due")
 
 
-def compute_stats(db: sqlite3.Connection | None, questions: list, now: datetime) -> dict[str, Any]:
-    """Every figure `tutor stats` shows, for these bank questions, at `now` (UTC)."""
+def recall_after(elapsed_days: float, stability: float, decay: float = DECAY) -> float:
+    """FSRS-6 forgetting curve R(t, S) = (1 + factor t / S) ^ decay, t in (fractional) days.
+
+    decay is -w[20] of the scheduler's parameters and factor = 0.9 ^ (1 / decay) - 1,
+    so that R(S, S) = 0.9. A negative t (a clock behind the last review) counts as 0.
+    """
+    factor = 0.9 ** (1 / decay) - 1
+    return (1 + factor * max(0.0, elapsed_days) / stability) ** decay
+
+
+def recall_now(stability: float | None, last_review: str | None, now: datetime) -> float:
+    """Predicted recall at `now` of a card with this stability and last review (ISO
+    time); a card never reviewed reads 0."""
+    if last_review is None or not stability:
+        return 0.0
+    elapsed = (now - datetime.fromisoformat(last_review)).total_seconds() / 86400
+    return recall_after(elapsed, stability)
+
+
+def compute_stats(store: Store | None, questions: list, now: datetime, *,
+                  interview_at: datetime | None = None) -> dict[str, Any]:
+    """Every figure `tutor stats` shows, for these bank questions, at `now` (UTC).
+
+    `store` is an open store, or None before the first review; `interview_at` adds
+    `readiness` for that time (else it is None).
+    """
+    from tutor.session.plan import readiness
+
+    db = store.db if store else None
     in_bank = {q.id: q.topic for q in questions}
     topics = sorted(set(in_bank.values()))
     today = now.date()
     month_ago = (now - timedelta(days=30)).isoformat()
 
-    cards = queries.card_summaries(db) if db else []
-    cards = [c for c in cards if c[0] in in_bank]
-    recall = scheduling.retrievabilities([(c[1], c[2]) for c in cards], now)
+    suspended, buried = store.held_back(now) if store else (set(), set())
+    suspended &= set(in_bank)
+    buried &= set(in_bank)
+    cards = [c for c in (queries.card_summaries(db) if db else []) if c[0] in in_bank]
+    failed = queries.failures(db) if db else {}
+    recall = [recall_now(c[1], c[2], now) for c in cards]
 
     per_topic: dict[str, dict[str, Any]] = {
-        t: {"topic": t, "seen": 0, "in_bank": 0, "recall_sum": 0.0, "lapses": 0} for t in topics}
-    for topic in in_bank.values():
+        t: {"seen": 0, "in_bank": 0, "recall_sum": 0.0, "lapses": 0, "failed": 0}
+        for t in topics}
+    for qid, topic in in_bank.items():
         per_topic[topic]["in_bank"] += 1
-    due_by_day: dict[str, int] = {}
+        per_topic[topic]["failed"] += failed.get(qid, (0, None))[0]
+    due_now, due_later_today, due_by_day = 0, 0, {}
     for (qid, _s, _l, lapses, due, _reps), r in zip(cards, recall, strict=True):
         t = per_topic[in_bank[qid]]
         t["seen"] += 1
         t["recall_sum"] += r
         t["lapses"] += lapses
-        day = max(due[:10], today.isoformat())  # overdue counts as due today
-        due_by_day[day] = due_by_day.get(day, 0) + 1
+        if qid in suspended:
+            continue
+        when = datetime.fromisoformat(due)
+        if qid in buried:  # buried until tomorrow: asked from then on
+            day = max(when.date(), today + timedelta(days=1))
+        elif when <= now:
+            due_now += 1
+            continue
+        else:
+            day = when.date()
+        if day == today:
+            due_later_today += 1
+        else:
+            due_by_day[day] = due_by_day.get(day, 0) + 1
 
     retention = queries.retention_by_topic(db, month_ago) if db else {}
     topic_rows = []
@@ -57,7 +120,7 @@ def compute_stats(db: sqlite3.Connection | None, questions: list, now: datetime)
         topic_rows.append({
             "topic": t, "seen": row["seen"], "in_bank": row["in_bank"],
             "mean_recall": round(row["recall_sum"] / row["seen"], 4) if row["seen"] else None,
-            "lapses": row["lapses"],
+            "lapses": row["lapses"], "failed": row["failed"],
             "retention_30d": round(ok / n, 4) if n else None, "retention_reviews": n})
 
     counts: dict[str, int] = {}
@@ -80,19 +143,41 @@ def compute_stats(db: sqlite3.Connection | None, questions: list, now: datetime)
             streak += 1
             day -= timedelta(days=1)
 
-    order = sorted(range(len(cards)), key=lambda i: (recall[i], -cards[i][3], cards[i][0]))
+    def last_failed(qid: str) -> str | None:
+        return failed.get(qid, (0, None))[1]
+
+    def failed_recently(qid: str) -> bool:
+        last = last_failed(qid)
+        return last is not None and \
+            now - RECENT_FAILURE <= datetime.fromisoformat(last) <= now
+
+    order = sorted(range(len(cards)), key=lambda i: (
+        not failed_recently(cards[i][0]), recall[i], cards[i][1] or 0.0, cards[i][0]))
     weakest = [{"id": cards[i][0], "topic": in_bank[cards[i][0]],
-                "recall": round(recall[i], 4), "lapses": cards[i][3], "reviews": cards[i][5]}
+                "recall": round(recall[i], 4),
+                "stability": round(cards[i][1], 4) if cards[i][1] is not None else None,
+                "lapses": cards[i][3], "failed": failed.get(cards[i][0], (0, None))[0],
+                "last_failed": last_failed(cards[i][0]),
+                "failed_last_24h": failed_recently(cards[i][0]), "reviews": cards[i][5]}
                for i in order[:10]]
+
+    ready = None
+    if interview_at is not None:
+        asked = [q for q in questions if q.id not in suspended and q.id not in buried]
+        rows = {c[0]: _Row(c[1], c[2], c[4]) for c in cards}
+        ready = readiness(asked, rows, interview_at, now=now)
 
     return {
         "now": now.isoformat(),
         "topics": topic_rows,
         "seen": len(cards), "in_bank": len(in_bank),
-        "due_today": due_by_day.get(today.isoformat(), 0),
+        "due_today": due_now,
+        "due_later_today": due_later_today,
         "forecast": [{"date": (today + timedelta(days=d)).isoformat(),
-                      "due": due_by_day.get((today + timedelta(days=d)).isoformat(), 0)}
+                      "due": due_by_day.get(today + timedelta(days=d), 0)}
                      for d in range(1, 8)],
+        "suspended": sorted(suspended),
+        "buried": sorted(buried),
         "streak_days": streak,
         "study_seconds": round(study_ms / 1000, 1),
         "total_reviews": total_reviews,
@@ -100,4 +185,6 @@ def compute_stats(db: sqlite3.Connection | None, questions: list, now: datetime)
         "reviews_per_day": [{"date": (today - timedelta(days=d)).isoformat(),
                              "reviews": counts.get((today - timedelta(days=d)).isoformat(), 0)}
                             for d in range(29, -1, -1)],
+        "readiness": ready,
     }
+

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from tutor.cli.app import (
-    JsonOpt,
     TagOpt,
     TopicOpt,
     _complete_id,
@@ -141,25 +140,55 @@ def grade(
 @app.command()
 def stats(
     topic: TopicOpt = None,
-    as_json: JsonOpt = False,
+    interview_date: Annotated[str | None, typer.Option(
+        "--interview-date", metavar="YYYY-MM-DD", help="Also report readiness for that "
+        "day: seen and unseen cards, and the reviews a day needed.")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="One JSON object: topics (seen, in_bank, mean_recall, lapses, "
+        "failed, retention_30d, retention_reviews), seen, in_bank, due_today, "
+        "due_later_today, forecast, suspended, buried, streak_days, study_seconds, "
+        "total_reviews, weakest (id, topic, recall, stability, lapses, failed, "
+        "last_failed, failed_last_24h, reviews), reviews_per_day, and readiness (null "
+        "without --interview-date; else date, days_left, seen, unseen, "
+        "mean_recall_seen, below_target, target, reviews_per_day, mean_recall, "
+        "by_topic, topics).")] = False,
     now: Annotated[str | None, typer.Option("--now", hidden=True,
                                             help="Pretend it is this ISO 8601 time.")] = None,
 ) -> None:
     """What is mastered, what is slipping, and what is due.
 
-    Per topic: cards seen of those in the bank, mean predicted recall, lapses and
-    true retention over 30 days. Overall: due today, a 7-day forecast, the streak,
-    study time, the ten weakest questions and reviews per day.
+    Per topic: cards seen of those in the bank, mean predicted recall now, lapses
+    (learned cards forgotten), failed (every answer rated Again, first sight
+    included) and true retention over 30 days. Overall: the reviews due now (what
+    `tutor quiz` asks: suspended and buried cards left out) and later today, a
+    7-day forecast, the streak, study time, the ten weakest questions (failed in
+    the last 24 h first, then lowest recall, then lowest stability), reviews per
+    day, and the suspended cards. Recall is the FSRS-6 forgetting curve at the
+    time since the last review, in fractional days.
+
+    With --interview-date: mean predicted recall of the seen cards on that day,
+    the unseen cards, and the reviews a day needed to be ready,
+    ceil((unseen + seen cards predicted below the desired retention) / days left).
 
     \b
     Example:
+        tutor stats --interview-date 2026-12-11
         tutor stats --json
     """
+    from datetime import date
+
     from tutor.clock import fixed_now
+    from tutor.errors import UsageError
     from tutor.present.stats import stats_view
 
+    when = None
+    if interview_date is not None:
+        try:
+            when = date.fromisoformat(interview_date)
+        except ValueError:
+            raise UsageError(f"--interview-date: {interview_date!r} is not YYYY-MM-DD") from None
     clock = fixed_now(now)
-    stats_view(_load_index(), topic or [], as_json, clock)
+    stats_view(_load_index(), topic or [], as_json, clock, when)
 
 
 @app.command()

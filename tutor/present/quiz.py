@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from rich.console import Group
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 STYLES = {"ok": "green", "bad": "red", "flag": "bold yellow", "dim": "dim", "bold": "bold",
@@ -55,11 +54,8 @@ def checklist(points: list[str], ticked: set[int]) -> Group:
     return Group(Text("Your answer covers (the grader's guess):", style="bold"), *rows)
 
 
-def readiness_table(ready: dict) -> Table:
-    table = Table(title=f"Readiness on {ready['date']}: mean predicted recall "
-                        f"{ready['mean_recall']:.0%}", title_justify="left")
-    table.add_column("topic")
-    table.add_column("recall", justify="right")
-    for topic, value in ready["by_topic"].items():
-        table.add_row(topic, f"{value:.0%}")
-    return table
+def readiness_table(ready: dict):
+    """Readiness for the interview day, as `tutor stats --interview-date` shows it."""
+    from tutor.present.stats import readiness_view
+
+    return readiness_view(ready)

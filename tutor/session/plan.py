@@ -57,12 +57,59 @@ def plan_session(questions: list, rows: dict, now: datetime, *, new_allowance: i
     return pool[:count] if count is not None else pool
 
 
-def readiness(questions: list, rows: dict, at: datetime) -> dict[str, Any]:
-    """Mean predicted recall at `at`, overall and by topic; a new card counts as 0."""
+def readiness(questions: list, rows: dict, at: datetime, *, now: datetime | None = None,
+              target: float = scheduling.DESIRED_RETENTION) -> dict[str, Any]:
+    """Predicted recall at `at` (the interview), and the reviews a day needed to be ready.
+
+    Recall on the day is counted in whole days, as py-fsrs and the interview plan
+    above count it. Keys:
+
+    - mean_recall, by_topic: mean over all cards, a new card counting as 0;
+    - seen, unseen: cards reviewed at least once, and cards never seen;
+    - mean_recall_seen: mean predicted recall of the seen cards on the day (None if none);
+    - below_target: seen cards predicted below `target` (the desired retention) then;
+    - days_left: whole days from `now` to the interview day, at least 1;
+    - reviews_per_day: ceil((unseen + below_target) / days_left), the fewest reviews
+      a day that reach every card once before the day (learning a card usually
+      takes more than one review, so this is a floor);
+    - topics: per topic, the same seen / unseen / mean_recall_seen / below_target.
+
+    `now` defaults to TUTOR_NOW, or the clock.
+    """
+    import math
+
+    if now is None:
+        from datetime import UTC
+
+        from tutor.clock import fixed_now
+
+        now = fixed_now(None) or datetime.now(UTC)
     by_topic: dict[str, list[float]] = {}
+    seen_by_topic: dict[str, list[float]] = {}
     for q in questions:
-        by_topic.setdefault(q.topic, []).append(recall_at(rows.get(q.id), at))
+        r = recall_at(rows.get(q.id), at)
+        by_topic.setdefault(q.topic, []).append(r)
+        seen = seen_by_topic.setdefault(q.topic, [])
+        if q.id in rows:
+            seen.append(r)
     values = [v for vs in by_topic.values() for v in vs]
+    seen_values = [v for vs in seen_by_topic.values() for v in vs]
+    below = sum(v < target for v in seen_values)
+    unseen = len(values) - len(seen_values)
+    days_left = max(1, (at.date() - now.date()).days)
+
+    def mean(vs: list[float]) -> float | None:
+        return round(sum(vs) / len(vs), 4) if vs else None
+
     return {"date": at.date().isoformat(),
-            "mean_recall": round(sum(values) / len(values), 4) if values else 0.0,
-            "by_topic": {t: round(sum(vs) / len(vs), 4) for t, vs in sorted(by_topic.items())}}
+            "mean_recall": mean(values) or 0.0,
+            "by_topic": {t: mean(vs) for t, vs in sorted(by_topic.items())},
+            "seen": len(seen_values), "unseen": unseen,
+            "mean_recall_seen": mean(seen_values), "target": target,
+            "below_target": below, "days_left": days_left,
+            "reviews_per_day": math.ceil((unseen + below) / days_left),
+            "topics": [{"topic": t, "seen": len(seen_by_topic[t]),
+                        "unseen": len(by_topic[t]) - len(seen_by_topic[t]),
+                        "mean_recall_seen": mean(seen_by_topic[t]),
+                        "below_target": sum(v < target for v in seen_by_topic[t])}
+                       for t in sorted(by_topic)]}

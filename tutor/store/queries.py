@@ -41,3 +41,11 @@ def any_review_between(db: sqlite3.Connection, start: str, end: str) -> bool:
     """True when at least one review was made in [start, end)."""
     return db.execute("SELECT 1 FROM reviews WHERE reviewed_at >= ? AND reviewed_at < ? "
                       "LIMIT 1", (start, end)).fetchone() is not None
+
+
+def failures(db: sqlite3.Connection) -> dict[str, tuple[int, str]]:
+    """question_id -> (reviews rated Again, time of the last one), over every review:
+    first sight, relearning and cram alike."""
+    rows = db.execute("SELECT question_id, count(*), max(reviewed_at) FROM reviews "
+                      "WHERE rating = 1 GROUP BY question_id").fetchall()
+    return {q: (n, last) for q, n, last in rows}
