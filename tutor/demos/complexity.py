@@ -51,7 +51,7 @@ _BUDGET_S = 6.0                  # estimated CPU seconds this demo may take
 _BUDGET_BYTES = 800 * 2**20      # estimated peak memory
 _NS_PER_FLOP = 0.1               # float64 q k^T and p v on one BLAS thread (measured ~0.1)
 _NS_PER_FFN_FLOP = 0.04          # the FFN's larger matmuls run faster (measured ~0.033)
-_NS_PER_SCORE = 20.0             # softmax and the rest of the head, per score, float64
+_NS_PER_SCORE = 30.0             # softmax and the rest of the head, per score, float64
 _EXTRAPOLATE = (32768, 131072)
 
 

@@ -39,7 +39,7 @@ BUDGET_BYTES = 700 * 2**20   # the timed model's float32 weights, with room for 
 # measured on float32 with one BLAS thread: matmul time per FLOP, time per attention score
 # (scores, mask, softmax, weights times values), the fixed cost of one block call, and the
 # time to draw one weight
-_NS_PER_FLOP, _NS_PER_SCORE, _NS_PER_BLOCK, _NS_PER_WEIGHT = 0.04, 35.0, 300_000.0, 15.0
+_NS_PER_FLOP, _NS_PER_SCORE, _NS_PER_BLOCK, _NS_PER_WEIGHT = 0.04, 35.0, 300_000.0, 30.0
 
 
 def _heads(d_model: int) -> int:
