@@ -32,6 +32,8 @@ TAGS = {
     "context-length", "explain", "cross-attention", "heads", "gradients",
     "post-training", "rlhf", "moe", "quantization", "precision", "peft", "fine-tuning",
     "reasoning", "drill",
+    "evaluation", "hallucination", "retrieval", "ssm", "multimodal", "interpretability",
+    "safety", "agents", "models",
 }
 
 
