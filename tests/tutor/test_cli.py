@@ -81,7 +81,7 @@ def test_list_bad_options_exit_2(user_bank):
     r = run("--bank", str(user_bank), "list", "--kind", "essay")
     assert r.exit_code == 2
     assert r.stderr.strip() == ("error: --kind: 'essay' is not one of recall, choice, numeric, "
-                                "keypoints, order")
+                                "keypoints, order, drill")
     r = run("--bank", str(user_bank), "list", "--topic", "mytopik")
     assert r.exit_code == 2 and "did you mean 'mytopic'?" in r.stderr
 
@@ -111,7 +111,7 @@ def test_validate_ok_and_problems(user_bank, tmp_path):
     assert r.exit_code == 1
     lines = r.stderr.strip().splitlines()
     assert lines[0] == (f"{bad}:12:11: kind 'ordr' is not one of recall, choice, numeric, "
-                        "keypoints, order")
+                        "keypoints, order, drill")
     assert lines[-1] == "1 problem(s) in 1 of 1 file(s)"
 
 

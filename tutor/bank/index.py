@@ -51,8 +51,10 @@ def _key(roots: list[Path]) -> list:
     from tutor import __version__
 
     code = Path(__file__).resolve().parent
-    files = [code / "schema.py", code / "loader.py", code / "yamlsafe.py",
-             *sorted((code.parent / "kinds").glob("*.py"))]
+    files = [code / "schema.py", code / "loader.py", code / "yamlsafe.py", code / "cache.py",
+             *sorted((code.parent / "kinds").glob("*.py")),
+             *sorted((code.parent / "demos").glob("*.py")),
+             *sorted((code.parent / "formulas").glob("*.py"))]
     for root in roots:
         if root.exists():
             files += question_files(root)

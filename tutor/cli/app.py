@@ -67,11 +67,20 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+# commands whose output can be taller than the terminal: paged on a terminal
+_PAGED = {"show", "list", "stats", "demo", "formulas"}
+
+
 @app.callback()
 def _main(
+    ctx: typer.Context,
     bank: Annotated[list[Path] | None, typer.Option(
         "--bank", metavar="DIR", help="Also load questions from DIR (repeatable; "
         "TUTOR_BANK adds more, separated by ':').")] = None,
+    no_pager: Annotated[bool, typer.Option(
+        "--no-pager", help="Print output taller than the terminal straight out instead of "
+        "through $PAGER or less (also TUTOR_PAGER=0). Output that is not a terminal is "
+        "never paged.")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Show the version and exit.")] = False,
 ) -> None:
@@ -81,14 +90,19 @@ def _main(
     check your own questions with `tutor validate DIR`.
     """
     _BANK_DIRS[:] = list(bank or [])
+    if ctx.invoked_subcommand in _PAGED and not no_pager:
+        from tutor.present.console import paged
+
+        ctx.with_resource(paged())
 
 
 def _load_bank():
-    """The bank, with problems in broken files reported on stderr (those files are skipped)."""
-    from tutor.bank import load_bank
+    """The bank, with problems in broken files reported on stderr (those files are skipped);
+    from the validated-bank cache when no file has changed."""
+    from tutor.bank.cache import load_bank_cached
     from tutor.present.console import warn
 
-    bank = load_bank(_BANK_DIRS)
+    bank = load_bank_cached(_BANK_DIRS)
     for problem in bank.problems:
         warn(f"{problem} (file skipped)")
     return bank

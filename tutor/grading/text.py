@@ -211,7 +211,12 @@ def sentences(text: str) -> list[list[Token]]:
     """Text -> sentences of content tokens, each marked with the negators that reach it."""
     t = _rewrite(text)
     out: list[list[Token]] = []
-    for raw in re.split(r"(?<!\d)[.!?;]+(?!\d)|\n\s*[-*•]|\n{2,}|\(|\)", t):
+    # a sentence ends at . ! ? ; a list item or a blank line, and at a contrast ("but",
+    # "whereas", "however", "although"), so the two sides of a contrast are not mixed;
+    # brackets are asides within the sentence
+    for raw in re.split(r"(?<!\d)[.!?;]+(?!\d)|\n\s*[-*•]|\n{2,}"
+                        r"|\b(?:but|whereas|however|although|though)\b", t):
+        raw = raw.replace("(", " ").replace(")", " ")
         words = re.findall(r"[a-z0-9]+(?:\.[0-9]+)?|,|:", raw.replace("_", "").replace("-", " "))
         tokens: list[Token] = []
         reach: list[int] = []  # remaining reach of each open negator

@@ -27,7 +27,9 @@ Scalar = int | float | str
 
 class Strict(BaseModel):
     # YAML reads `accept: [2048]` as a number; text fields take it as the text it was
-    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+    # defer_build: a model's validator is built on first use, so a cached bank loads fast
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True,
+                              defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
