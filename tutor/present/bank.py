@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 from tutor.errors import TutorError, UsageError
-from tutor.format import visible
+from tutor.format import plural, visible
 from tutor.present.console import console, print_json
 
 
@@ -46,24 +46,51 @@ def _check_filters(bank, topics, kinds) -> None:
             raise UsageError(f"--topic: unknown topic {t!r}", hint)
 
 
+_MIN_PROMPT = 24  # a prompt column narrower than this moves each prompt under its id
+
+
 def list_view(bank, topics, tags, kinds, sources, as_json: bool) -> None:
+    """The questions as a table that keeps every id whole (so it can be copied into
+    `tutor show`) and always shows kind and difficulty; only the prompt is shortened.
+    When the prompt would get fewer than `_MIN_PROMPT` columns, each question takes
+    two lines instead: its id, then kind, difficulty and prompt."""
     _check_filters(bank, topics, kinds)
     questions = bank.select(topics=topics, tags=tags, kinds=kinds, sources=sources)
     if as_json:
         print_json([q.summary() for q in questions])
         return
+    from rich import box
+    from rich.cells import cell_len
+    from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"{len(questions)} questions", title_justify="left", expand=False)
-    table.add_column("id", no_wrap=True, overflow="fold")
-    table.add_column("kind", no_wrap=True)
-    table.add_column("d", justify="right")
-    table.add_column("prompt", ratio=1, no_wrap=True, overflow="ellipsis")
-    for q in questions:
-        first = q.prompt.strip().splitlines()[0] if q.prompt.strip() else ""
-        table.add_row(Text(q.id), q.kind, str(q.difficulty), Text(first))
-    console().print(table)
+    out = console()
+    rows = [(q.id, q.kind, str(q.difficulty), " ".join(visible(q.prompt).split()))
+            for q in questions]
+    title = Text(plural(len(questions), "question"), style="bold")
+    heads = ("id", "kind", "d")
+    widths = [max(cell_len(h), *(cell_len(r[i]) for r in rows)) for i, h in enumerate(heads)]
+    gap = 2
+    if out.width - (sum(widths) + gap * len(widths)) >= _MIN_PROMPT:
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                      padding=(0, gap - 1, 0, 0), expand=True)
+        table.add_column("id", no_wrap=True, min_width=widths[0])
+        table.add_column("kind", no_wrap=True, min_width=widths[1])
+        table.add_column("d", justify="right", no_wrap=True, min_width=widths[2])
+        table.add_column("prompt", ratio=1, no_wrap=True, overflow="ellipsis")
+        for qid, kind, difficulty, prompt in rows:
+            table.add_row(Text(qid), kind, difficulty, Text(prompt))
+        out.print(Group(title, table))
+        return
+    lines = [title]
+    for qid, kind, difficulty, prompt in rows:
+        lines.append(Text(qid))
+        detail = Text(f"    {kind:<{widths[1]}}  d{difficulty}  ", style="dim")
+        detail.append(prompt)
+        detail.truncate(out.width, overflow="ellipsis")
+        lines.append(detail)
+    out.print(Group(*lines))
 
 
 def show_view(bank, question_id: str, as_json: bool) -> None:
