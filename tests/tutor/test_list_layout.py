@@ -78,3 +78,7 @@ def test_markup_in_a_prompt_is_shown_as_text(monkeypatch, tmp_path):
     bank = write_bank(tmp_path / "bank", LONG_PROMPT.replace("First line", "[bold]First[/]"))
     out = listing(monkeypatch, 120, "--bank", str(bank), "--topic", "lay")
     assert "[bold]First[/] of a prompt" in out
+
+
+def test_an_empty_listing_says_so(monkeypatch):
+    assert listing(monkeypatch, 80, "--tag", "no-such-tag") == "0 questions\n"

@@ -69,6 +69,9 @@ def list_view(bank, topics, tags, kinds, sources, as_json: bool) -> None:
     rows = [(q.id, q.kind, str(q.difficulty), " ".join(visible(q.prompt).split()))
             for q in questions]
     title = Text(plural(len(questions), "question"), style="bold")
+    if not rows:
+        out.print(title)
+        return
     heads = ("id", "kind", "d")
     widths = [max(cell_len(h), *(cell_len(r[i]) for r in rows)) for i, h in enumerate(heads)]
     gap = 2
