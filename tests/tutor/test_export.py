@@ -73,7 +73,7 @@ def test_export_refuses_a_bad_output_before_any_work(tmp_path):
     assert r.exit_code == 2
     r = export("markdown", "-o", str(tmp_path / "guide.txt"))
     assert r.exit_code == 2 and "should end in .md" in r.stderr
-    assert list(tmp_path.iterdir()) == []
+    assert not [p for p in tmp_path.rglob("*.md")] and not (tmp_path / "missing").exists()
 
 
 def test_markdown_export_matches_golden(tmp_path):
@@ -105,3 +105,22 @@ def test_export_filters_and_errors(tmp_path):
         "error: no questions match the filters; check --topic and --tag")
     r = export("anki", "-o", str(tmp_path / "deck.zip"), "--topic", "golden")
     assert r.exit_code == 2 and "should end in .apkg" in r.stderr
+
+
+def test_a_changed_topic_or_kind_is_reported_on_the_next_anki_export(tmp_path):
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    text = (GOLDEN_BANK / "golden.yaml").read_text(encoding="utf-8")
+    (bank / "golden.yaml").write_text(text, encoding="utf-8")
+    out = tmp_path / "deck.apkg"
+    r = runner.invoke(app, ["--bank", str(bank), "export", "anki", "-o", str(out),
+                            "--topic", "golden"])
+    assert r.exit_code == 0 and "note:" not in r.stderr
+    changed = text.replace("id: golden/order\n    kind: order", "id: golden/order\n    kind: recall")
+    changed = changed.replace("    steps: [compute QK^T, scale by 1/sqrt(d_k), softmax over keys, "
+                              "multiply by V]\n", "")
+    (bank / "golden.yaml").write_text(changed, encoding="utf-8")
+    r = runner.invoke(app, ["--bank", str(bank), "export", "anki", "-o", str(out),
+                            "--topic", "golden"])
+    assert r.exit_code == 0, r.stderr
+    assert "1 question(s) changed kind (golden/order)" in r.stderr

@@ -62,6 +62,47 @@ def export(fmt: str, bank, output: Path | None, topics: list[str], tags: list[st
         return
     write_atomically(output, data.encode("utf-8") if isinstance(data, str) else data)
     sys.stderr.write(f"wrote {len(questions)} questions to {output}\n")
+    if fmt == "anki":
+        for line in changes_since_last_export(output, questions):
+            sys.stderr.write(f"note: {line}\n")
+
+
+def changes_since_last_export(output: Path, questions: list) -> list[str]:
+    """What Anki will see as moved or retyped since the last export to this file.
+
+    Anki moves the cards of updated notes into their new deck on import (unless "Do not
+    move existing cards" is ticked), so a renamed topic moves its cards; a note whose
+    kind changed has a new note type, which Anki asks to merge.
+    """
+    import hashlib
+    import json
+
+    from tutor.paths import tutor_home
+
+    key = hashlib.sha256(str(output.resolve()).encode()).hexdigest()[:16]
+    path = tutor_home() / "cache" / f"anki-export-{key}.json"
+    now = {q.id: [q.topic, q.kind] for q in questions}
+    try:
+        before = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        before = {}
+    moved = sorted(q for q, (topic, _) in now.items() if q in before and before[q][0] != topic)
+    retyped = sorted(q for q, (_, kind) in now.items() if q in before and before[q][1] != kind)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(now), encoding="utf-8")
+    except OSError:
+        pass
+    out = []
+    if moved:
+        out.append(f"{len(moved)} question(s) changed topic ({', '.join(moved[:3])}"
+                   f"{', ...' if len(moved) > 3 else ''}); importing moves their cards to the "
+                   "new deck unless 'Do not move existing cards' is ticked")
+    if retyped:
+        out.append(f"{len(retyped)} question(s) changed kind ({', '.join(retyped[:3])}"
+                   f"{', ...' if len(retyped) > 3 else ''}), so their note type changed; "
+                   "tick 'Merge note types' when importing")
+    return out
 
 
 def write_atomically(path: Path, data: bytes) -> None:
