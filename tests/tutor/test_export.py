@@ -116,7 +116,8 @@ def test_a_changed_topic_or_kind_is_reported_on_the_next_anki_export(tmp_path):
     r = runner.invoke(app, ["--bank", str(bank), "export", "anki", "-o", str(out),
                             "--topic", "golden"])
     assert r.exit_code == 0 and "note:" not in r.stderr
-    changed = text.replace("id: golden/order\n    kind: order", "id: golden/order\n    kind: recall")
+    changed = text.replace("id: golden/order\n    kind: order",
+                           "id: golden/order\n    kind: recall")
     changed = changed.replace("    steps: [compute QK^T, scale by 1/sqrt(d_k), softmax over keys, "
                               "multiply by V]\n", "")
     (bank / "golden.yaml").write_text(changed, encoding="utf-8")
