@@ -56,7 +56,13 @@ def export(fmt: str, bank, output: Path | None, topics: list[str], tags: list[st
     questions = bank.select(topics=topics, tags=tags)
     if not questions:
         raise TutorError("no questions match the filters", "check --topic and --tag")
-    data = module(fmt).write(bank, questions)
+    if sys.stderr.isatty():  # progress on a terminal; nothing extra in pipes and logs
+        from tutor.present.console import console
+
+        with console(stderr=True).status(f"exporting {len(questions)} questions as {fmt}"):
+            data = module(fmt).write(bank, questions)
+    else:
+        data = module(fmt).write(bank, questions)
     if output is None:
         sys.stdout.write(data)
         return
