@@ -126,6 +126,42 @@ def _hf_to_engine(module, weight_map) -> dict:
     return params
 
 
+def one_thread_cpu(fns: dict, repeats: int) -> dict[str, float]:
+    """Median CPU seconds per call on one thread (NumPy's BLAS and torch both), round-robin.
+
+    CPU time on one thread barely moves when other processes share the cores, so the
+    ratio holds on a busy machine where wall-clock ratios at two threads drift.
+    """
+    import statistics
+    import time
+
+    from tutor.demos._timing import one_blas_thread
+
+    threads = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(1)
+    try:
+        with one_blas_thread():
+            for fn in fns.values():
+                fn()
+            samples = {name: [] for name in fns}
+            for _ in range(repeats):
+                for name, fn in fns.items():
+                    t0 = time.process_time()
+                    fn()
+                    samples[name].append(time.process_time() - t0)
+    finally:
+        if torch is not None:
+            torch.set_num_threads(threads)
+    return {name: statistics.median(ts) for name, ts in samples.items()}
+
+
+def _cpu_line(fns: dict, repeats: int, name: str) -> str:
+    c = one_thread_cpu({k: fns[k] for k in ("engine", "torch")}, repeats)
+    return (f"  one thread, CPU time: engine {c['engine'] * 1e3:.1f} ms, {name} "
+            f"{c['torch'] * 1e3:.1f} ms (ratio {c['engine'] / c['torch']:.2f})")
+
+
 def moe_report(repeats: int) -> None:
     from engine.moe import MoEConfig, moe_ffn, moe_param_shapes, moe_weight_map
 
@@ -170,7 +206,8 @@ def moe_report(repeats: int) -> None:
         diff = np.max(np.abs(fns["engine"]() - fns["torch"]().numpy()))
         line += (f"\n  MixtralSparseMoeBlock, grouped_mm {t['torch'] * 1e3:.1f} ms (ratio "
                  f"{t['engine'] / t['torch']:.2f}), eager loop {t['torch eager'] * 1e3:.1f} ms "
-                 f"(ratio {t['engine'] / t['torch eager']:.2f}); max |diff| {diff:.1e}")
+                 f"(ratio {t['engine'] / t['torch eager']:.2f}); max |diff| {diff:.1e}\n"
+                 + _cpu_line(fns, repeats, "grouped_mm"))
     print(line)
 
 
@@ -242,6 +279,7 @@ def mla_report(repeats: int) -> None:
         print(f"  DeepseekV3Attention, sdpa {t['torch'] * 1e3:.1f} ms (ratio "
               f"{t['engine'] / t['torch']:.2f}), eager {t['torch eager'] * 1e3:.1f} ms (ratio "
               f"{t['engine'] / t['torch eager']:.2f}); max |diff| {diff:.1e}")
+        print(_cpu_line(fns, repeats, "sdpa"))
     mla_decode_report(config, params, absorbed, repeats)
 
 

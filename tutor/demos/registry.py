@@ -318,7 +318,7 @@ _DEMOS = [
                        "even share.", 0.1, 8.0),
                  Param("aux_coef", float, 0.01, "Weight of the balancing loss (Switch "
                        "Transformer: 0.01).", 0.0, 10.0),
-                 Param("steps", int, 100, "Gradient steps on the router.", 1, 1000),
+                 Param("steps", int, 60, "Gradient steps on the router.", 1, 1000),
                  Param("preset", str, "mixtral-8x7b", "Published config for the parameter "
                        "count.", choices=("mixtral-8x7b", "qwen3-30b-a3b", "deepseek-v3")),
              )),

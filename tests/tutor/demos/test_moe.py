@@ -24,7 +24,7 @@ def result():
     return run(seed=3)
 
 
-def replay(seed, experts=8, top_k=2, tokens=512, aux_coef=0.01, steps=100):
+def replay(seed, experts=8, top_k=2, tokens=512, aux_coef=0.01, steps=60):
     """The demo's model, inputs and two trained routers, rebuilt from the seed."""
     rng = np.random.default_rng(seed)
     config = demo.model_config(experts, top_k)
