@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.tutor.test_quiz import NOW, quiz, recall_bank
 from tutor.cli import app
 from tutor.errors import StoreError
 from tutor.store import (
@@ -31,25 +32,6 @@ from tutor.store import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-NOW = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
-
-
-def recall_bank(root: Path, n: int, topic: str = "q-many") -> Path:
-    lines = [f"topic: {topic}", "title: Many", "questions:"]
-    for i in range(n):
-        lines += [f"  - id: {topic}/card-{i:03d}", "    kind: recall",
-                  f"    prompt: Question {i}?", f"    answer: Answer {i}."]
-    root.mkdir(parents=True, exist_ok=True)
-    (root / f"{topic}.yaml").write_text("\n".join(lines) + "\n")
-    return root
-
-
-def quiz(bank: Path, args: list[str], lines: str, now: datetime = NOW):
-    result = CliRunner().invoke(app, ["--bank", str(bank), "quiz", "--json", "--now",
-                                      now.isoformat(), *args], input=lines)
-    records = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-    return result, [r for r in records if "summary" not in r], \
-        next((r["summary"] for r in records if "summary" in r), None)
 
 
 def home() -> Path:
