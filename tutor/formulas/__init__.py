@@ -93,5 +93,6 @@ import tutor.formulas.tokenization  # noqa: E402, F401
 import tutor.formulas.training  # noqa: E402, F401
 import tutor.formulas.preference  # noqa: E402, F401
 import tutor.formulas.moe  # noqa: E402, F401
+import tutor.formulas.quantization  # noqa: E402, F401
 import tutor.formulas.serving  # noqa: E402, F401
 import tutor.formulas.evaluation  # noqa: E402, F401
