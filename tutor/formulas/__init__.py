@@ -96,3 +96,4 @@ import tutor.formulas.moe  # noqa: E402, F401
 import tutor.formulas.quantization  # noqa: E402, F401
 import tutor.formulas.serving  # noqa: E402, F401
 import tutor.formulas.evaluation  # noqa: E402, F401
+import tutor.formulas.retrieval  # noqa: E402, F401
