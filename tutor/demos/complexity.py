@@ -259,7 +259,7 @@ def render(result: dict):
     cross = _viz.table(["model", "d", "crossover n", "n / d"],
                        [[c["name"], c["d_model"], f"{c['n']:,}", f(c["n"] / c["d_model"])]
                         for c in result["crossover"]],
-                       title="Where attention's 4nd FLOPs/token pass the 24d^2 of the rest")
+                       title="n where attention's 4nd FLOPs/token pass 24d^2")
     extra = _viz.table(["n", "one head, fitted", "n x n scores"],
                        [[f"{e['n']:,}", f"{f(e['attention_s'])} s",
                          _viz.human_bytes(e["scores_bytes"])] for e in result["extrapolated"]],

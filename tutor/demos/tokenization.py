@@ -215,7 +215,7 @@ def render(result: dict):
         rows.append((label, f"{r['tokens_per_word']:.2f}", f"{r['word_oov_rate']:.1%}",
                      "0%" if r["bpe_oov_rate"] == 0 else "?", _m(r["embedding"])))
     sizes = _viz.table(("vocab", "tok/word", "word OOV", "BPE OOV", "emb"), rows,
-                       title="held-out text; word OOV: a word vocabulary of the same size")
+                       title="held-out text; word OOV: a same-size word vocabulary")
     bars = _viz.bars([(f"{r['vocab']:,}", r["tokens_per_word"], f"{r['tokens_per_word']:.2f}")
                       for r in result["sizes"]], title="tokens per word", width=30)
     seg = Table(title="segmentation of an example", title_justify="left", box=None,
