@@ -309,8 +309,8 @@ def column_format(values: Sequence[float], digits: int = 3) -> list[str]:
     Whole numbers: 1,024. Otherwise a fixed number of decimals that gives the
     smallest value `digits` significant digits (4.02 / 250.00 / 1,031.37), or, when
     the column holds values below 0.001, at or above 1e6, or spans four decades or
-    more, scientific notation throughout (9.88e-01 / 1.19e-05). NaN and inf are
-    shown as such.
+    more, scientific notation throughout (9.88e-01 / 1.19e-05). An exact zero reads 0
+    (so "bit-identical" stays visible); NaN and inf are shown as such.
     """
     finite = [float(v) for v in values if math.isfinite(float(v))]
     nonzero = [abs(v) for v in finite if v != 0]
@@ -324,7 +324,7 @@ def column_format(values: Sequence[float], digits: int = 3) -> list[str]:
     if lo < 1e-3 or hi >= 1e6 or hi / lo >= 1e4:
         return [special(v) or ("0" if v == 0 else f"{v:.{digits - 1}e}") for v in values]
     decimals = max(0, digits - 1 - math.floor(math.log10(lo)))
-    return [special(v) or f"{v:,.{decimals}f}" for v in values]
+    return [special(v) or ("0" if v == 0 else f"{v:,.{decimals}f}") for v in values]
 
 
 def human_bytes(n: float) -> str:

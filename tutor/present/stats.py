@@ -55,6 +55,8 @@ def _ago(iso: str | None, now: datetime) -> str:
     if iso is None:
         return ""
     seconds = max(0.0, (now - datetime.fromisoformat(iso)).total_seconds())
+    if seconds < 30:
+        return "just now"
     if seconds < 3600:
         return f"{max(1, round(seconds / 60))} min ago"
     if seconds < 86400:

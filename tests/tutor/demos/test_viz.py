@@ -116,6 +116,7 @@ def test_a_column_of_fmt_numbers_has_one_format():
     assert _viz.column_format(mixed) == [f"{v:.2e}" for v in mixed]
     assert _viz.column_format([1, 2, 1024]) == ["1", "2", "1,024"]
     assert _viz.column_format([1.0, 0.967, float("nan")]) == ["1.000", "0.967", "nan"]
+    assert _viz.column_format([0.0, 0.775, 1.007]) == ["0", "0.775", "1.007"]  # exact 0
     table = rendered(_viz.table(["d", "v"], [[4, _viz.fmt(1.0)], [16, _viz.fmt(0.967)]]))
     assert "1.000" in table and "0.967" in table
 
