@@ -124,7 +124,10 @@ def expert_outputs(x, params, prefix: str = PREFIX):
     from engine.functional import swiglu
 
     wg, wu, wd = (params[f"{prefix}.experts.{w}"] for w in ("w_gate", "w_up", "w_down"))
-    return np.stack([swiglu(x, wg[e], wu[e]) @ wd[e] for e in range(wg.shape[0])], axis=1)
+    out = np.empty((x.shape[0], wg.shape[0], wd.shape[-1]), dtype=x.dtype)
+    for e in range(wg.shape[0]):
+        out[:, e] = swiglu(x, wg[e], wu[e]) @ wd[e]                     # (n, d)
+    return out
 
 
 # ----------------------------------------------------------------------------- the losses
