@@ -97,3 +97,4 @@ import tutor.formulas.quantization  # noqa: E402, F401
 import tutor.formulas.serving  # noqa: E402, F401
 import tutor.formulas.evaluation  # noqa: E402, F401
 import tutor.formulas.retrieval  # noqa: E402, F401
+import tutor.formulas.long_context  # noqa: E402, F401
