@@ -56,6 +56,8 @@ _PRESETS = ("gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl", "bert-base", "bert-l
 HF_PRESETS = ("mixtral-8x7b", "qwen2.5-7b", "qwen3-30b-a3b", "gemma-2-9b", "llama-3.1-8b",
               "llama-3.1-70b", "llama-3.1-405b", "phi-3-mini", "gpt-neox-20b", "olmo-2-7b",
               "deepseek-v3")
+# the bound of an option that only sizes arithmetic, not work
+_REAL = "far beyond any published model"
 SEED = Param("seed", int, 0, "Random seed: the same seed gives the same figures.", 0, 2**32 - 1)
 
 _DEMOS = [
@@ -326,17 +328,24 @@ _DEMOS = [
              "absorption exact", ("latent-attention", "inference", "attention"),
              aliases=("multi-head-latent-attention", "deepseek", "kv-compression",
                       "latent-kv", "weight-absorption"), params=(
-                 Param("layers", int, 61, "Layers (DeepSeek-V3: 61).", 1, 1024),
-                 Param("heads", int, 128, "Query heads (DeepSeek-V3: 128).", 1, 1024),
-                 Param("kv_heads", int, 8, "Key/value heads of the GQA row.", 1, 1024),
+                 Param("layers", int, 61, "Layers (DeepSeek-V3: 61).", 1, 1024,
+                       bound_reason=_REAL),
+                 Param("heads", int, 128, "Query heads (DeepSeek-V3: 128).", 1, 1024,
+                       bound_reason=_REAL),
+                 Param("kv_heads", int, 8, "Key/value heads of the GQA row.", 1, 1024,
+                       bound_reason=_REAL),
                  Param("qk_nope_dim", int, 128, "Per-head key width without position.",
-                       1, 4096),
-                 Param("qk_rope_dim", int, 64, "Decoupled RoPE key width (even).", 2, 4096),
-                 Param("v_dim", int, 128, "Per-head value width.", 1, 4096),
-                 Param("kv_lora_rank", int, 512, "Width of the cached latent.", 1, 65536),
-                 Param("bytes_per", int, 2, "Bytes per cached number (2 = bf16).", 1, 8),
+                       1, 4096, bound_reason=_REAL),
+                 Param("qk_rope_dim", int, 64, "Decoupled RoPE key width (even).", 2, 4096,
+                       bound_reason=_REAL),
+                 Param("v_dim", int, 128, "Per-head value width.", 1, 4096,
+                       bound_reason=_REAL),
+                 Param("kv_lora_rank", int, 512, "Width of the cached latent.", 1, 65536,
+                       bound_reason=_REAL),
+                 Param("bytes_per", int, 2, "Bytes per cached number (2 = bf16).", 1, 8,
+                       bound_reason="float64, 8 bytes, is the widest format"),
                  Param("context", int, 32768, "Tokens for the cache-size figure.",
-                       1, 100_000_000),
+                       1, 100_000_000, bound_reason=_REAL),
                  Param("tokens", int, 64, "Tokens through the small layer for the "
                        "absorption check.", 2, 1024),
              )),
@@ -344,13 +353,16 @@ _DEMOS = [
              "linear, NTK, YaRN, llama3", ("positional", "long-context"),
              aliases=("yarn", "long-context", "ntk", "ntk-aware", "dynamic-ntk",
                       "position-interpolation", "context-extension", "llama3-rope"), params=(
-                 Param("factor", float, 4.0, "Context extension factor.", 1.0, 256.0),
+                 Param("factor", float, 4.0, "Context extension factor.", 1.0, 256.0,
+                       bound_reason=_REAL),
                  Param("trained_len", int, 4096, "Length trained on "
-                       "(original_max_position_embeddings).", 16, 10_000_000),
+                       "(original_max_position_embeddings).", 16, 10_000_000, bound_reason=_REAL),
                  Param("target", int, None, "Length to reach (default: factor x trained "
-                       "length).", 1, 1_000_000_000),
-                 Param("head_dim", int, 128, "Rotated dims per head (even).", 4, 1024),
-                 Param("theta", float, 10000.0, "RoPE base.", 2.0, 1e9),
+                       "length).", 1, 1_000_000_000, bound_reason=_REAL),
+                 Param("head_dim", int, 128, "Rotated dims per head (even).", 4, 1024,
+                       bound_reason=_REAL),
+                 Param("theta", float, 10000.0, "RoPE base.", 2.0, 1e9,
+                       bound_reason=_REAL),
              )),
 ]
 
