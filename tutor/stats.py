@@ -13,6 +13,7 @@ stability, without building py-fsrs cards. Definitions:
 - *lapses*: reviews of learned cards rated Again (FSRS's count);
 - *failed*: every review rated Again, first sight, relearning and cram included,
   so a card missed the first time it was asked counts here (and not in lapses);
+  per topic, like retention, it counts the reviews made in the topic;
 - *due today*: the due reviews `tutor quiz` asks now: cards due at or before now,
   suspended and buried cards left out; *due later today* counts the rest of today;
   the forecast counts the days after, a buried card from tomorrow on;
@@ -82,15 +83,15 @@ def compute_stats(store: Store | None, questions: list, now: datetime, *,
     suspended &= set(in_bank)
     buried &= set(in_bank)
     cards = [c for c in (queries.card_summaries(db) if db else []) if c[0] in in_bank]
-    failed = queries.failures(db) if db else {}
+    recent = queries.failed_between(db, (now - RECENT_FAILURE).isoformat(),
+                                    now.isoformat()) if db else {}
+    failed_in = queries.failed_by_topic(db) if db else {}
     recall = [recall_now(c[1], c[2], now) for c in cards]
 
     per_topic: dict[str, dict[str, Any]] = {
-        t: {"seen": 0, "in_bank": 0, "recall_sum": 0.0, "lapses": 0, "failed": 0}
-        for t in topics}
-    for qid, topic in in_bank.items():
+        t: {"seen": 0, "in_bank": 0, "recall_sum": 0.0, "lapses": 0} for t in topics}
+    for topic in in_bank.values():
         per_topic[topic]["in_bank"] += 1
-        per_topic[topic]["failed"] += failed.get(qid, (0, None))[0]
     due_now, due_later_today, due_by_day = 0, 0, {}
     for (qid, _s, _l, lapses, due, _reps), r in zip(cards, recall, strict=True):
         t = per_topic[in_bank[qid]]
@@ -120,7 +121,7 @@ def compute_stats(store: Store | None, questions: list, now: datetime, *,
         topic_rows.append({
             "topic": t, "seen": row["seen"], "in_bank": row["in_bank"],
             "mean_recall": round(row["recall_sum"] / row["seen"], 4) if row["seen"] else None,
-            "lapses": row["lapses"], "failed": row["failed"],
+            "lapses": row["lapses"], "failed": failed_in.get(t, 0),
             "retention_30d": round(ok / n, 4) if n else None, "retention_reviews": n})
 
     counts: dict[str, int] = {}
@@ -143,23 +144,16 @@ def compute_stats(store: Store | None, questions: list, now: datetime, *,
             streak += 1
             day -= timedelta(days=1)
 
-    def last_failed(qid: str) -> str | None:
-        return failed.get(qid, (0, None))[1]
-
-    def failed_recently(qid: str) -> bool:
-        last = last_failed(qid)
-        return last is not None and \
-            now - RECENT_FAILURE <= datetime.fromisoformat(last) <= now
-
     order = sorted(range(len(cards)), key=lambda i: (
-        not failed_recently(cards[i][0]), recall[i], cards[i][1] or 0.0, cards[i][0]))
+        cards[i][0] not in recent, recall[i], cards[i][1] or 0.0, cards[i][0]))[:10]
+    failed = queries.failures_of(db, [cards[i][0] for i in order]) if db else {}
     weakest = [{"id": cards[i][0], "topic": in_bank[cards[i][0]],
                 "recall": round(recall[i], 4),
                 "stability": round(cards[i][1], 4) if cards[i][1] is not None else None,
-                "lapses": cards[i][3], "failed": failed.get(cards[i][0], (0, None))[0],
-                "last_failed": last_failed(cards[i][0]),
-                "failed_last_24h": failed_recently(cards[i][0]), "reviews": cards[i][5]}
-               for i in order[:10]]
+                "lapses": cards[i][3], "failed": failed[cards[i][0]][0],
+                "last_failed": failed[cards[i][0]][1],
+                "failed_last_24h": cards[i][0] in recent, "reviews": cards[i][5]}
+               for i in order]
 
     ready = None
     if interview_at is not None:

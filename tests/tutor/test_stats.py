@@ -98,8 +98,9 @@ def test_figures_against_hand_counts(store):
     assert (a["retention_30d"], a["retention_reviews"]) == (0.5, 2)
     assert (b["topic"], b["seen"], b["in_bank"], b["lapses"]) == ("st-b", 1, 2, 0)
     assert b["retention_30d"] is None and b["retention_reviews"] == 0
-    # failed counts every Again: st-a/one's lapse; st-b/one's crammed miss
-    assert (a["failed"], b["failed"]) == (1, 1)
+    # failed counts every Again made in the topic, like retention: st-a/one's lapse and
+    # the removed st-a question's miss (its history stays); st-b/one's crammed miss
+    assert (a["failed"], b["failed"]) == (2, 1)
     assert data["seen"] == 4 and data["in_bank"] == 5
     assert data["streak_days"] == 3            # 03-08, 03-09, 03-10
     assert data["total_reviews"] == 12 and data["study_seconds"] == 12.0

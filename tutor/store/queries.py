@@ -43,9 +43,26 @@ def any_review_between(db: sqlite3.Connection, start: str, end: str) -> bool:
                       "LIMIT 1", (start, end)).fetchone() is not None
 
 
-def failures(db: sqlite3.Connection) -> dict[str, tuple[int, str]]:
-    """question_id -> (reviews rated Again, time of the last one), over every review:
-    first sight, relearning and cram alike."""
-    rows = db.execute("SELECT question_id, count(*), max(reviewed_at) FROM reviews "
-                      "WHERE rating = 1 GROUP BY question_id").fetchall()
-    return {q: (n, last) for q, n, last in rows}
+def failed_by_topic(db: sqlite3.Connection) -> dict[str, int]:
+    """topic -> reviews rated Again, every one: first sight, relearning and cram alike
+    (on the covering index `reviews_recent`)."""
+    return dict(db.execute("SELECT topic, count(*) FROM reviews WHERE rating = 1 "
+                           "GROUP BY topic").fetchall())
+
+
+def failed_between(db: sqlite3.Connection, start: str, end: str) -> dict[str, str]:
+    """question_id -> time of its last review rated Again in [start, end]."""
+    return dict(db.execute(
+        "SELECT question_id, max(reviewed_at) FROM reviews "
+        "WHERE reviewed_at >= ? AND reviewed_at <= ? AND rating = 1 GROUP BY question_id",
+        (start, end)).fetchall())
+
+
+def failures_of(db: sqlite3.Connection, ids: list[str]) -> dict[str, tuple[int, str | None]]:
+    """question_id -> (reviews rated Again, time of the last one), for a few ids."""
+    out = {}
+    for qid in ids:
+        n, last = db.execute("SELECT count(*), max(reviewed_at) FROM reviews "
+                             "WHERE question_id = ? AND rating = 1", (qid,)).fetchone()
+        out[qid] = (n, last)
+    return out
