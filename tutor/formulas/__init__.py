@@ -100,3 +100,4 @@ import tutor.formulas.retrieval  # noqa: E402, F401
 import tutor.formulas.long_context  # noqa: E402, F401
 import tutor.formulas.distributed  # noqa: E402, F401
 import tutor.formulas.peft  # noqa: E402, F401
+import tutor.formulas.optimizers  # noqa: E402, F401
