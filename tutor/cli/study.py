@@ -18,6 +18,20 @@ from tutor.cli.app import (
 )
 
 
+def _interview_day(text: str | None):
+    """--interview-date as a date (None when not given); a usage error if not YYYY-MM-DD."""
+    from datetime import date
+
+    from tutor.errors import UsageError
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--interview-date: {text!r} is not YYYY-MM-DD") from None
+
+
 @app.command()
 def quiz(
     topic: TopicOpt = None,
@@ -80,18 +94,10 @@ def quiz(
         tutor quiz --topic masks -n 5
         printf 'B\\n3\\n:q\\n' | tutor quiz --seed 1 --json
     """
-    from datetime import date
-
     from tutor.clock import fixed_now
-    from tutor.errors import UsageError
     from tutor.session.loop import QuizOptions, run_quiz
 
-    when = None
-    if interview_date is not None:
-        try:
-            when = date.fromisoformat(interview_date)
-        except ValueError:
-            raise UsageError(f"--interview-date: {interview_date!r} is not YYYY-MM-DD") from None
+    when = _interview_day(interview_date)
     clock = fixed_now(now)
     options = QuizOptions(topic or [], tag or [], count, new, cram, when, seed, new_limit,
                           as_json, clock, kind or [])
@@ -175,18 +181,10 @@ def stats(
         tutor stats --interview-date 2026-12-11
         tutor stats --json
     """
-    from datetime import date
-
     from tutor.clock import fixed_now
-    from tutor.errors import UsageError
     from tutor.present.stats import stats_view
 
-    when = None
-    if interview_date is not None:
-        try:
-            when = date.fromisoformat(interview_date)
-        except ValueError:
-            raise UsageError(f"--interview-date: {interview_date!r} is not YYYY-MM-DD") from None
+    when = _interview_day(interview_date)
     clock = fixed_now(now)
     stats_view(_load_index(), topic or [], as_json, clock, when)
 
