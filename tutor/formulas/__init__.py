@@ -101,3 +101,4 @@ import tutor.formulas.long_context  # noqa: E402, F401
 import tutor.formulas.distributed  # noqa: E402, F401
 import tutor.formulas.peft  # noqa: E402, F401
 import tutor.formulas.optimizers  # noqa: E402, F401
+import tutor.formulas.pretraining  # noqa: E402, F401
