@@ -85,7 +85,7 @@ def all_formulas() -> dict[str, Formula]:
 
 
 # Each area registers its formulas on import; none of them imports NumPy at import time.
-import tutor.formulas.attention  # noqa: E402, F401
+import tutor.formulas.attention  # noqa: E402, F401, I001
 import tutor.formulas.flops  # noqa: E402, F401
 import tutor.formulas.memory  # noqa: E402, F401
 import tutor.formulas.params  # noqa: E402, F401
