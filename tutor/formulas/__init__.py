@@ -102,3 +102,4 @@ import tutor.formulas.distributed  # noqa: E402, F401
 import tutor.formulas.peft  # noqa: E402, F401
 import tutor.formulas.optimizers  # noqa: E402, F401
 import tutor.formulas.pretraining  # noqa: E402, F401
+import tutor.formulas.reasoning  # noqa: E402, F401
