@@ -103,3 +103,4 @@ import tutor.formulas.peft  # noqa: E402, F401
 import tutor.formulas.optimizers  # noqa: E402, F401
 import tutor.formulas.pretraining  # noqa: E402, F401
 import tutor.formulas.reasoning  # noqa: E402, F401
+import tutor.formulas.frontier  # noqa: E402, F401
