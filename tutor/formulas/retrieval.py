@@ -18,13 +18,18 @@ def _vector(text: str, name: str) -> list[float]:
     return values
 
 
+def _pair(a: str, b: str) -> tuple[list[float], list[float]]:
+    u, v = _vector(a, "a"), _vector(b, "b")
+    if len(u) != len(v):
+        raise ValueError(f"a has {len(u)} numbers and b {len(v)}; they must match")
+    return u, v
+
+
 @formula("retrieval.cosine_similarity",
          "Cosine similarity of two embeddings given as comma-separated numbers: "
          "a.b / (|a| |b|)")
 def cosine_similarity(a: str, b: str) -> Computed:
-    u, v = _vector(a, "a"), _vector(b, "b")
-    if len(u) != len(v):
-        raise ValueError(f"a has {len(u)} numbers and b {len(v)}; they must match")
+    u, v = _pair(a, b)
     dot = sum(x * y for x, y in zip(u, v, strict=True))
     nu, nv = math.sqrt(sum(x * x for x in u)), math.sqrt(sum(y * y for y in v))
     if nu == 0 or nv == 0:
@@ -37,9 +42,7 @@ def cosine_similarity(a: str, b: str) -> Computed:
 @formula("retrieval.dot_product",
          "Dot product of two embeddings given as comma-separated numbers: sum of a_i b_i")
 def dot_product(a: str, b: str) -> Computed:
-    u, v = _vector(a, "a"), _vector(b, "b")
-    if len(u) != len(v):
-        raise ValueError(f"a has {len(u)} numbers and b {len(v)}; they must match")
+    u, v = _pair(a, b)
     dot = sum(x * y for x, y in zip(u, v, strict=True))
     terms = " + ".join(f"{x:g} x {y:g}" for x, y in zip(u, v, strict=True))
     return Computed(dot, f"{terms} = {dot:g}")
