@@ -79,6 +79,6 @@ def test_a_bank_under_an_unknown_users_home_is_reported_not_a_crash(monkeypatch)
 
     monkeypatch.setenv("TUTOR_BANK", "~nosuchuser-tutor/q")
     bank = load_bank()
-    assert [(p.path, p.message) for p in bank.problems] == [
-        ("~nosuchuser-tutor/q", "bank directory does not exist; check --bank and TUTOR_BANK")]
+    assert [p.message for p in bank.problems if p.path == "~nosuchuser-tutor/q"] == [
+        "bank directory does not exist; check --bank and TUTOR_BANK"]
     assert bank.questions  # the built-in bank still loads

@@ -56,7 +56,8 @@ def test_every_problem_reported_with_line_and_column(tmp_path):
         "    answer: The padding mask.\n", "    answr: The padding mask.\n").replace(
         "n: [128, 256]", "m: [128, 256]")
     got = problems_of(write(tmp_path, text))
-    assert "5:11: kind 'recal' is not one of recall, choice, numeric, keypoints, order, drill" in got
+    kinds = "recall, choice, numeric, keypoints, order, drill"
+    assert f"5:11: kind 'recal' is not one of {kinds}" in got
     assert "11:5: unknown key 'answr'; did you mean 'answer'?" in got
     assert "8:5: missing required field 'answer'" in got
     # the numeric question is valid on its own, so its template is still checked

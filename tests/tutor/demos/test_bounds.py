@@ -4,8 +4,8 @@ command line (exit 2) and in a question's `demo.args`."""
 from __future__ import annotations
 
 import math
-import re
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
