@@ -548,7 +548,7 @@ def run_quiz(bank, opts: QuizOptions, interactive: bool | None = None) -> int:
         plan = plan_session(questions, rows, start, new_allowance=allowance, count=opts.count,
                             new_only=opts.new_only, cram=opts.cram, interview_at=interview_at,
                             rng=rng)
-        ready = readiness(questions, rows, interview_at) if interview_at else None
+        ready = readiness(questions, rows, interview_at, now=start) if interview_at else None
         if ready:
             out.print(readiness_table(ready))
         session = Session(opts, store, scheduling.make_scheduler(settings.desired_retention),

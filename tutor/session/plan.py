@@ -14,10 +14,13 @@ def _parsed_time(iso: str | None) -> datetime | None:
 
 
 def recall_at(row, at: datetime) -> float:
-    """Predicted recall of a stored card at a time; a card never seen counts as 0."""
+    """Predicted recall of a stored card at a time, on the FSRS-6 curve in fractional days
+    (a card failed a minute ago is weakest now); a card never seen counts as 0."""
     if row is None:
         return 0.0
-    return scheduling.retrievability(row.stability, _parsed_time(row.last_review), at)
+    from tutor.stats import recall_now
+
+    return recall_now(row.stability, row.last_review, at)
 
 
 def plan_session(questions: list, rows: dict, now: datetime, *, new_allowance: int,
