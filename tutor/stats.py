@@ -163,6 +163,7 @@ def compute_stats(store: Store | None, questions: list, now: datetime, *,
 
     return {
         "now": now.isoformat(),
+        "drills": _drills(store, questions, now),
         "topics": topic_rows,
         "seen": len(cards), "in_bank": len(in_bank),
         "due_today": due_now,
@@ -182,3 +183,16 @@ def compute_stats(store: Store | None, questions: list, now: datetime, *,
         "readiness": ready,
     }
 
+
+def _drills(store: Store | None, questions: list, now: datetime) -> dict[str, int] | None:
+    """Drills passed, due, failed and not yet tried (None when the bank has none)."""
+    names = [q.id.split("/", 1)[1] for q in questions if q.kind == "drill"]
+    if not names:
+        return None
+    from tutor.drills.progress import status
+
+    rows = store.cards([f"drills/{n}" for n in names]) if store else {}
+    counts = {"total": len(names), "passed": 0, "due": 0, "failed": 0, "new": 0}
+    for name in names:
+        counts[status(name, rows, now)] += 1
+    return counts

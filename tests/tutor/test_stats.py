@@ -282,3 +282,22 @@ def test_stats_refuses_a_bad_interview_date(tmp_path, value, message):
     result = CliRunner().invoke(app, ["--bank", str(bank), "stats", "--now", NOW.isoformat(),
                                       "--interview-date", value])
     assert result.exit_code == 2 and result.stderr == f"error: {message}\n"
+
+
+def test_stats_count_drills_passed_due_and_failed(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from tutor.bank.index import load_index
+    from tutor.drills import record
+
+    t0 = datetime(2025, 3, 1, 9, tzinfo=UTC)
+    record("softmax", True, t0)
+    record("rope", False, t0)
+    r = CliRunner().invoke(app, ["stats", "--json", "--now", (t0 + timedelta(minutes=5))
+                                 .isoformat()])
+    drills = json.loads(r.stdout)["drills"]
+    total = sum(q.kind == "drill" for q in load_index([]).questions.values())
+    assert drills == {"total": total, "passed": 1, "due": 0, "failed": 1, "new": total - 2}
+    later = json.loads(CliRunner().invoke(app, ["stats", "--json", "--now", (
+        t0 + timedelta(days=30)).isoformat()]).stdout)["drills"]
+    assert later["due"] == 1 and later["failed"] == 1  # the passed one fell due

@@ -112,6 +112,11 @@ def _render(data: dict) -> None:
         out.print(_weakest(data["weakest"], now, out.width))
     else:
         out.print("No reviews yet: start with `tutor quiz`.")
+    drills = data.get("drills")
+    if drills and drills["total"] > drills["new"]:
+        out.print(f"Drills: {drills['passed']} passed, {drills['due']} due, "
+                  f"{drills['failed']} failed, {drills['new']} not tried "
+                  f"(`tutor quiz --kind drill` asks the due ones)")
     if data["suspended"]:
         out.print(f"Suspended ({len(data['suspended'])}): `tutor unsuspend ID` brings one back")
         for qid in data["suspended"]:
