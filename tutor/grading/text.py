@@ -106,8 +106,9 @@ one ones which what who whom whose when where why how all only also thing things
 because still even like often usually typically generally basically simply
 actually
 """
-STOP_WORDS = frozenset(_STOP_TEXT.split()) - {"all", "same", "own", "only", "more", "most", "less", "over", "under",
-                "before", "after", "between", "both", "other", "one"}
+STOP_WORDS = frozenset(_STOP_TEXT.split()) - {
+    "all", "same", "own", "only", "more", "most", "less", "over", "under", "before", "after",
+    "between", "both", "other", "one"}
 # function words that still matter to a claim are kept above: comparison and scope words
 
 _SYNONYMS = [
