@@ -27,6 +27,9 @@ def load_settings() -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise TutorError(f"{path}: {e}", "fix the file or delete it to use the defaults") from None
+    except OSError as e:
+        raise TutorError(f"{path}: cannot be read ({e.strerror})",
+                         "it should be a settings file; remove it to use the defaults") from None
     unknown = sorted(set(data) - {"new_per_day", "desired_retention"})
     if unknown:
         raise TutorError(f"{path}: unknown setting {unknown[0]!r}",

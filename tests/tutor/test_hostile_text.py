@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +109,21 @@ def test_a_terminal_that_cannot_show_unicode_gets_escapes_not_a_crash(env):
             "attention/why-multi-head")
     assert r.returncode == 0, r.stderr
     assert b"attention/why-multi-head" in r.stdout
+
+
+def test_closed_stdio_and_a_settings_folder_give_one_line(env, tmp_path):
+    _, _, e = env
+    closed_out = subprocess.run([sys.executable, "-m", "tutor", "--version"], env=e,
+                                stdout=subprocess.DEVNULL, capture_output=False,
+                                stderr=subprocess.PIPE, timeout=60, close_fds=True,
+                                preexec_fn=lambda: os.close(1))
+    assert closed_out.returncode == 1 and b"stdout is closed" in closed_out.stderr
+    assert b"Traceback" not in closed_out.stderr
+    closed_in = subprocess.run([sys.executable, "-m", "tutor", "quiz", "--topic", "masks"],
+                               env=e, capture_output=True, timeout=60,
+                               preexec_fn=lambda: os.close(0))
+    assert closed_in.returncode == 0 and b"Traceback" not in closed_in.stderr
+    home = Path(e["TUTOR_HOME"])
+    (home / "settings.toml").mkdir(parents=True)
+    r = run(e, "quiz", stdin=":q\n")
+    assert r.returncode == 1 and b"settings.toml: cannot be read" in r.stderr

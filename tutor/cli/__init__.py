@@ -28,10 +28,30 @@ def _tolerant_stdio() -> None:
                 reconfigure(errors=errors)
 
 
+def _closed_stdio() -> None:
+    """A closed stdin reads as an empty one; a closed stdout is one line on stderr."""
+    import os
+
+    if sys.stdin is None:
+        sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 (for the whole run)
+    if sys.stdout is None:
+        if sys.stderr is not None:
+            sys.stderr.write("error: stdout is closed, so nothing can be shown; "
+                             "run tutor with its output open (a terminal, a file or a pipe)\n")
+        sys.exit(1)
+
+
 def main() -> None:
+    _closed_stdio()
     _tolerant_stdio()
     try:
         app(prog_name="tutor")
+    except BrokenPipeError:  # `tutor list | head`: the reader has what it wanted
+        import os
+
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
