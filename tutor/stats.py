@@ -186,7 +186,7 @@ def compute_stats(store: Store | None, questions: list, now: datetime, *,
 
 def _drills(store: Store | None, questions: list, now: datetime) -> dict[str, int] | None:
     """Drills passed, due, failed and not yet tried (None when the bank has none)."""
-    names = [q.id.split("/", 1)[1] for q in questions if q.kind == "drill"]
+    names = [q.id.split("/", 1)[1] for q in questions if getattr(q, "kind", None) == "drill"]
     if not names:
         return None
     from tutor.drills.progress import status
