@@ -65,6 +65,17 @@ def _kv_quadratic(x, w_q, w_k, w_v, w_o, k_cache, v_cache, n_head):
     return out[:, -1].reshape(d) @ w_o, k, v
 
 
+def _kv_unscaled(x, w_q, w_k, w_v, w_o, k_cache, v_cache, n_head):
+    """The scale forgotten: softmax of the raw q . k over the cache and the new key."""
+    d = x.shape[-1]
+    dh = d // n_head
+    k = np.concatenate([k_cache, (x @ w_k).reshape(n_head, 1, dh)], axis=1)
+    v = np.concatenate([v_cache, (x @ w_v).reshape(n_head, 1, dh)], axis=1)
+    q = (x @ w_q).reshape(n_head, 1, dh)
+    out = scaled_dot_product_attention(q, k, v, scale=1.0)
+    return out[:, -1].reshape(d) @ w_o, k, v
+
+
 def _flash_full(q, k, v, block_size):
     """Right values, but the whole score matrix at once."""
     return solution("attention")(q, k, v)
@@ -214,7 +225,7 @@ EXTRA = {
     "attention": [],
     "multi-head-attention": [(_mha_no_causal, "several heads, causal")],
     "grouped-query-attention": [(_gqa_first_head_only, None)],
-    "kv-cache": [(_kv_quadratic, "cost: O(n) per decoding step")],
+    "kv-cache": [(_kv_unscaled, None)],
     "flash-attention": [(_flash_full, "memory: never holds the (n_q, n_k) scores")],
     "linear-attention": [(_linear_quadratic, "memory: never forms the n x n matrix")],
     "rope": [(_rope_sign, None)],
@@ -302,3 +313,12 @@ def test_kv_cache_cost_is_measured_and_reported():
     result = check_function("kv-cache", solution("kv-cache"))
     text = " ".join(result.measurements)
     assert "fitted exponent" in text and "n=2048" in text
+
+
+@pytest.mark.slow
+def test_the_kv_cache_cost_check_measures_and_reports_its_exponent():
+    # the O(n^2)-per-step answer is told apart by a fitted exponent of measured times, so
+    # this shows the measurement is made and reported, not a pass or fail (times are noisy)
+    result = check_function("kv-cache", _kv_quadratic)
+    cost = [c for c in result.checks if c.name.startswith("cost")]
+    assert cost and "fitted exponent" in cost[0].message and "n=2048" in cost[0].message
