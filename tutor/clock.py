@@ -18,6 +18,9 @@ def parse_now(text: str, source: str) -> datetime:
                          "e.g. 2025-03-01T09:00:00Z") from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
+    if not 1971 <= dt.year <= 9000:  # schedules add years to it; the far ends overflow
+        raise UsageError(f"{source}: {text!r} is too far from today",
+                         "give a time between the years 1971 and 9000")
     return dt.astimezone(UTC)
 
 

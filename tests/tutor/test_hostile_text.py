@@ -127,3 +127,10 @@ def test_closed_stdio_and_a_settings_folder_give_one_line(env, tmp_path):
     (home / "settings.toml").mkdir(parents=True)
     r = run(e, "quiz", stdin=":q\n")
     assert r.returncode == 1 and b"settings.toml: cannot be read" in r.stderr
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:00:00Z", "0001-01-01T00:00:00Z"])
+def test_a_clock_at_the_far_ends_is_a_usage_error(env, when):
+    bank, _, e = env
+    r = run({**e, "TUTOR_NOW": when}, "stats")
+    assert r.returncode == 2 and b"TUTOR_NOW" in r.stderr and b"Traceback" not in r.stderr
