@@ -14,7 +14,6 @@ Card state is stored as py-fsrs JSON. Every datetime is timezone-aware UTC.
 from __future__ import annotations
 
 import hashlib
-import math
 from datetime import UTC, datetime
 from enum import IntEnum
 
@@ -107,28 +106,26 @@ def card_fields(card) -> dict:
 
 def retrievability(stability: float | None, last_review: datetime | None,
                    at: datetime) -> float:
-    """Predicted recall at `at`: the FSRS-6 forgetting curve, counted in whole days.
+    """Predicted recall at `at` counted in whole days, as py-fsrs counts it.
 
-    The same figure as `Scheduler.get_card_retrievability`, without building a Card,
-    so that thousands of cards cost milliseconds. A card never reviewed reads 0.
+    The same figure as `Scheduler.get_card_retrievability`, without building a Card.
+    A card never reviewed reads 0.
     """
     if last_review is None or not stability:
         return 0.0
-    return _forgetting_curve(max(0, (at - last_review).days), stability)
+    return forgetting_curve(max(0, (at - last_review).days), stability)
 
 
-def _forgetting_curve(days: int, stability: float) -> float:
-    return (1 + FACTOR * days / stability) ** -DECAY
+def recall_now(stability: float | None, last_review: str | None, at: datetime) -> float:
+    """Predicted recall at `at` of a card with this stability and last review (ISO time),
+    in fractional days, so a card failed a minute ago is below 100%. Never reviewed: 0."""
+    if last_review is None or not stability:
+        return 0.0
+    elapsed = (at - datetime.fromisoformat(last_review)).total_seconds() / 86400
+    return forgetting_curve(elapsed, stability)
 
 
-def retrievabilities(rows: list[tuple[float | None, str | None]], at: datetime) -> list[float]:
-    """`retrievability` for many (stability, last_review ISO string) rows at once."""
-    at_s = at.timestamp()
-    out = []
-    for stability, last in rows:
-        if last is None or not stability:
-            out.append(0.0)
-            continue
-        days = max(0, math.floor((at_s - datetime.fromisoformat(last).timestamp()) / 86400))
-        out.append(_forgetting_curve(days, stability))
-    return out
+def forgetting_curve(days: float, stability: float) -> float:
+    """FSRS-6: R(t, S) = (1 + FACTOR t / S) ^ -DECAY, so R(S, S) = 0.9; t in days, a
+    negative t (a clock behind the last review) counts as 0."""
+    return (1 + FACTOR * max(0.0, days) / stability) ** -DECAY

@@ -45,23 +45,12 @@ RECENT_FAILURE = timedelta(hours=24)
 _Row = namedtuple("_Row", "stability last_review due")
 
 
-def recall_after(elapsed_days: float, stability: float, decay: float = DECAY) -> float:
-    """FSRS-6 forgetting curve R(t, S) = (1 + factor t / S) ^ decay, t in (fractional) days.
-
-    decay is -w[20] of the scheduler's parameters and factor = 0.9 ^ (1 / decay) - 1,
-    so that R(S, S) = 0.9. A negative t (a clock behind the last review) counts as 0.
-    """
-    factor = 0.9 ** (1 / decay) - 1
-    return (1 + factor * max(0.0, elapsed_days) / stability) ** decay
+def recall_after(elapsed_days: float, stability: float) -> float:
+    """The FSRS-6 forgetting curve (one formula, in tutor.scheduling), t in fractional days."""
+    return scheduling.forgetting_curve(elapsed_days, stability)
 
 
-def recall_now(stability: float | None, last_review: str | None, now: datetime) -> float:
-    """Predicted recall at `now` of a card with this stability and last review (ISO
-    time); a card never reviewed reads 0."""
-    if last_review is None or not stability:
-        return 0.0
-    elapsed = (now - datetime.fromisoformat(last_review)).total_seconds() / 86400
-    return recall_after(elapsed, stability)
+recall_now = scheduling.recall_now
 
 
 def compute_stats(store: Store | None, questions: list, now: datetime, *,

@@ -47,14 +47,6 @@ def test_retrievability_matches_get_card_retrievability():
     assert scheduling.retrievability(None, None, T0) == 0 == s.get_card_retrievability(Card(1), T0)
 
 
-def test_batch_retrievability_equals_single():
-    cards = _random_cards(40, seed=9)
-    at = T0 + timedelta(days=30, hours=5)
-    rows = [(c.stability, c.last_review.isoformat()) for c in cards] + [(None, None)]
-    single = [scheduling.retrievability(c.stability, c.last_review, at) for c in cards] + [0.0]
-    assert scheduling.retrievabilities(rows, at) == pytest.approx(single, rel=1e-12)
-
-
 @pytest.mark.parametrize("kind, correct, ms, hinted, interactive, grade", [
     ("choice", False, 100, False, True, Grade.again),
     ("choice", True, 9_999, False, True, Grade.easy),

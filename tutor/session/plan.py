@@ -18,9 +18,7 @@ def recall_at(row, at: datetime) -> float:
     (a card failed a minute ago is weakest now); a card never seen counts as 0."""
     if row is None:
         return 0.0
-    from tutor.stats import recall_now
-
-    return recall_now(row.stability, row.last_review, at)
+    return scheduling.recall_now(row.stability, row.last_review, at)
 
 
 def plan_session(questions: list, rows: dict, now: datetime, *, new_allowance: int,
